@@ -1,0 +1,1 @@
+"""Signal families. Each module exposes one `SignalHandler`; none knows about Beam pipelines."""

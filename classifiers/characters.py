@@ -1,0 +1,158 @@
+"""The `character` signal: does a clip show a work that a rights holder has claimed?
+
+This first version matches every sampled frame's PDQ and pHash against the active claims'
+reference frames. The hashes of every frame go into `features`, so retroscan can re-match a
+published clip against a claim filed later without decoding it again.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import imagehash
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+
+PDQ_BITS = 256
+PHASH_BITS = 64
+# Below this PDQ quality a frame is nearly flat and its hash matches noise (PDQ's own guidance).
+MIN_PDQ_QUALITY = 50
+# The widest distances the index reports; the policy decides what is a match and what a near miss.
+SEARCH_PDQ = 64
+SEARCH_PHASH = 14
+
+
+@dataclass(frozen=True)
+class FrameHash:
+    pdq: str        # 64 hex chars
+    quality: int
+    phash: str      # 16 hex chars
+
+
+def hash_frame(rgb: np.ndarray) -> FrameHash:
+    """PDQ and pHash of one RGB frame: used for clip frames and for claim references alike."""
+    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
+    pdq = np.packbits(bits.astype(np.uint8)).tobytes().hex()
+    return FrameHash(pdq, int(quality), str(imagehash.phash(Image.fromarray(rgb))))
+
+
+def _bits(hexes: Sequence[str], nbits: int) -> np.ndarray:
+    if not hexes:
+        return np.zeros((0, nbits), dtype=bool)
+    raw = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(len(hexes), -1)
+    return np.unpackbits(raw, axis=1).astype(bool)
+
+
+class Reference(Protocol):
+    reference_id: str
+    claim_id: str
+    title: str
+    action: str
+    pdq: str
+    phash: str
+
+
+@dataclass(frozen=True)
+class Match:
+    reference: Reference
+    method: str      # pdq | phash
+    distance: int
+    frame: int       # position in the clip's sampled frames
+
+
+class HashIndex:
+    """Brute-force Hamming search over reference hashes; fine into the tens of thousands."""
+
+    def __init__(self, references: Iterable[Reference] = ()):
+        self._refs: list[Reference] = []
+        self._pdq = _bits([], PDQ_BITS)
+        self._phash = _bits([], PHASH_BITS)
+        self.add(references)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def add(self, references: Iterable[Reference]) -> None:
+        new = list(references)
+        self._refs += new
+        self._pdq = np.vstack([self._pdq, _bits([r.pdq for r in new], PDQ_BITS)])
+        self._phash = np.vstack([self._phash, _bits([r.phash for r in new], PHASH_BITS)])
+
+    def query(self, frames: Sequence[FrameHash]) -> list[Match]:
+        """The closest reference hit of each method per (frame, claim), within the search radius."""
+        if not self._refs or not frames:
+            return []
+        usable = [i for i, f in enumerate(frames) if f.quality >= MIN_PDQ_QUALITY]
+        pdq = _hamming(_bits([frames[i].pdq for i in usable], PDQ_BITS), self._pdq)
+        phash = _hamming(_bits([f.phash for f in frames], PHASH_BITS), self._phash)
+        best: dict[tuple[int, str, str], Match] = {}
+        for method, dist, rows, radius in (("pdq", pdq, usable, SEARCH_PDQ),
+                                           ("phash", phash, range(len(frames)), SEARCH_PHASH)):
+            for row, col in zip(*np.nonzero(dist <= radius), strict=True):
+                ref, frame = self._refs[col], rows[row]
+                key = (frame, ref.claim_id, method)
+                if key not in best or dist[row, col] < best[key].distance:
+                    best[key] = Match(ref, method, int(dist[row, col]), frame)
+        return sorted(best.values(), key=lambda m: (m.distance, m.frame))
+
+
+def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a[:, None, :] != b[None, :, :]).sum(axis=2)
+
+
+class LiveIndex:
+    """A HashIndex rebuilt from its source every `refresh_s`, so new claims apply without a restart."""
+
+    def __init__(self, load: Callable[[], Iterable[Reference]], refresh_s: float):
+        self._load = load
+        self._refresh_s = refresh_s
+        self._index = HashIndex()
+        self._loaded_at = float("-inf")
+
+    def current(self) -> HashIndex:
+        if time.monotonic() - self._loaded_at >= self._refresh_s:
+            self._index = HashIndex(self._load())
+            self._loaded_at = time.monotonic()
+        return self._index
+
+
+class CharacterHashHandler(SignalHandler[LiveIndex]):
+    name = "character"
+    model_name = "pdq+phash"
+    model_version = f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}"
+
+    def __init__(self, references: Callable[[], Iterable[Reference]], refresh_s: float = 5.0, **batching: int):
+        super().__init__(**batching)
+        self._references = references
+        self._refresh_s = refresh_s
+
+    def load_model(self) -> LiveIndex:
+        return LiveIndex(self._references, self._refresh_s)
+
+    def score(self, model: LiveIndex, batch: Sequence[ClipInput]) -> list[Signal]:
+        index = model.current()
+        return [self._score_clip(index, item) for item in batch]
+
+    def _score_clip(self, index: HashIndex, item: ClipInput) -> Signal:
+        frames = item.clip.frames
+        hashes = [hash_frame(f.rgb) for f in frames]
+        findings = tuple(
+            Finding(
+                detail=f"frame {frames[m.frame].index} resembles claim {m.reference.title!r} ({m.method})",
+                score=round(1 - m.distance / (PDQ_BITS if m.method == "pdq" else PHASH_BITS), 4),
+                evidence={"claim_id": m.reference.claim_id, "reference_id": m.reference.reference_id,
+                          "title": m.reference.title, "action": m.reference.action, "method": m.method,
+                          "distance": m.distance, "frame": frames[m.frame].index, "t": frames[m.frame].t},
+            )
+            for m in index.query(hashes)
+        )
+        features = {"frames": [{"index": f.index, "t": f.t, "pdq": h.pdq, "quality": h.quality,
+                                "phash": h.phash} for f, h in zip(frames, hashes, strict=True)]}
+        return Signal(self.name, self.model_name, self.model_version, ok=True,
+                      findings=findings, features=features)

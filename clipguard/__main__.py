@@ -1,0 +1,3 @@
+from clipguard.cli import main
+
+main()

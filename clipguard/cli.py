@@ -1,0 +1,154 @@
+"""The `clipguard` command. Each subcommand is a thin door onto a module that does the work."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any
+
+import click
+
+from clipguard.config import Settings
+
+# Failures a user can fix. Anything else is a bug and keeps its traceback.
+USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
+
+
+def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a user-fixable failure into one line on stderr and exit status 2."""
+
+    @wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        from kafka.errors import KafkaError
+
+        try:
+            return command(*args, **kwargs)
+        except (*USER_ERRORS, KafkaError) as exc:
+            click.echo(f"clipguard: error: {exc}", err=True)
+            sys.exit(2)
+
+    return run
+
+
+def quiet_logs() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Beam warns at import about optional cloud clients we do not use.
+    logging.getLogger().setLevel(logging.ERROR)
+    logging.getLogger("clipguard").setLevel(logging.INFO)
+
+
+@click.group()
+def cli() -> None:
+    """clipguard: the moderation gate in front of an AI video feed."""
+    quiet_logs()
+
+
+@cli.command()
+@user_errors
+def broker() -> None:
+    """Start the embedded Kafka broker on KAFKA_BOOTSTRAP and create the topics."""
+    from clipguard.broker import ensure_topics, start_broker
+
+    settings = Settings.from_env()
+    proc = start_broker(settings.kafka_bootstrap)
+    ensure_topics(settings.kafka_bootstrap)
+    click.echo(f"broker ready on {settings.kafka_bootstrap} (memory only: topics vanish when it stops)")
+    signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
+    try:
+        sys.exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML file.")
+@click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events.")
+@click.option("--kafka-io", type=click.Choice(["native", "xlang"]), default="native",
+              help="native: kafka-python SDF (in-process runners); xlang: Beam's Java Kafka IO (Flink, Dataflow).")
+@click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
+@user_errors
+def gate(policy_path: str | None, idle_exit: float | None, kafka_io: str, beam_args: tuple[str, ...]) -> None:
+    """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
+    from pipelines.gate import run_gate
+
+    settings = Settings.from_env()
+    settings.ensure_home()
+    click.echo(f"gate reading {settings.kafka_bootstrap}, registry {redact(settings.database_url)}", err=True)
+    run_gate(settings, policy_path, idle_exit, kafka_io, beam_args)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--creator", required=True, help="creator_id the clips are scanned as.")
+@click.option("--prompt", default=None)
+@click.option("--cameo", "cameos", multiple=True, help="A declared cameo id; repeatable.")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="One decision JSON per line.")
+@user_errors
+def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tuple[str, ...],
+         policy_path: str | None, as_json: bool) -> None:
+    """Moderate local files with the gate's transforms, without Kafka."""
+    import json
+
+    from clipguard.contracts import check_id
+    from pipelines.scan import scan as run_scan
+    from pipelines.scan import scan_events
+
+    for path in paths:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path} is not a file")
+        check_id(path.stem, f"clip id of {path}")
+    stems = [p.stem for p in paths]
+    if len(set(stems)) != len(stems):
+        raise ValueError("two paths share a file name; each file's clip_id is its name without extension")
+    check_id(creator, "--creator")
+    settings = Settings.from_env()
+    settings.ensure_home()
+    decisions = run_scan(settings, scan_events(paths, creator, prompt, cameos), policy_path)
+    for decision in decisions:
+        if as_json:
+            click.echo(json.dumps(decision, sort_keys=True))
+        else:
+            click.echo(f"{decision['clip_id']}\t{decision['verdict']}\t{summary(decision)}")
+
+
+@cli.command()
+@click.option("--timeout", type=float, default=300.0, help="Give up if not every clip is decided by then.")
+@user_errors
+def demo(timeout: float) -> None:
+    """The main job end to end on the embedded defaults: broker, seed, publish, gate, report."""
+    from clipguard.demo import run_demo
+
+    run_demo(Settings.from_env(), timeout_s=timeout)
+
+
+@cli.command()
+@click.option("--clips", type=int, default=6, help="How many 10 s 720p clips to generate.")
+@click.option("--load-events", type=int, default=24, help="Events sent in the steady-load latency run.")
+@user_errors
+def bench(clips: int, load_events: int) -> None:
+    """Throughput, per-stage cost and latency of the gate; prints ratios against a baseline."""
+    from bench.pipeline import run_bench
+
+    run_bench(Settings.from_env(), clips=clips, load_events=load_events)
+
+
+def summary(decision: dict[str, Any]) -> str:
+    reasons = decision["reasons"]
+    return "; ".join(r["detail"] for r in reasons[:2]) + (f" (+{len(reasons) - 2} more)" if len(reasons) > 2 else "")
+
+
+def redact(url: str) -> str:
+    """A database URL without its password, for logs."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main() -> None:
+    cli()

@@ -1,0 +1,141 @@
+"""`clipguard demo`: the whole gate on the embedded defaults, start to finish.
+
+broker -> seed a claim -> publish fixture clips and some bad events -> gate (a real subprocess,
+as in production) until every clip is decided -> table + HTML report -> stop everything.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+from kafka import KafkaProducer
+
+from classifiers.characters import hash_frame
+from clipguard.broker import ensure_topics, start_broker
+from clipguard.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
+from clipguard.contracts import ClipGenerated, isoformat, parse_decision, utcnow
+from clipguard.report import write_report
+from fixtures.clips import DEMO_CLIPS, image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from pipelines.kafka_io import read_topic_until
+from registry.db import migrate
+from registry.store import ClaimStore
+
+DEMO_CREATOR = "demo-creator"
+DEMO_HOLDER = "demo-studio"
+DEMO_CLAIM = "Chelsea the Cat"
+
+
+@dataclass(frozen=True)
+class BadEvent:
+    label: str
+    payload: bytes
+
+
+def bad_events(media: Path) -> list[BadEvent]:
+    """Malformed events the gate must dead-letter, never allow."""
+    base = {"schema": "clip.generated/1", "creator_id": DEMO_CREATOR, "created_at": isoformat(utcnow())}
+    return [
+        BadEvent("not JSON", b"\x89PNG this is not an event"),
+        BadEvent("missing media_uri", json.dumps({**base, "clip_id": "no-media"}).encode()),
+        BadEvent("media outside the roots", json.dumps(
+            {**base, "clip_id": "passwd", "media_uri": "file:///etc/passwd"}).encode()),
+        BadEvent("id too long", json.dumps(
+            {**base, "clip_id": "x" * 200, "media_uri": (media / "coffee-pan.mp4").as_uri()}).encode()),
+    ]
+
+
+def seed(settings: Settings) -> None:
+    """The demo's claimed work: the cat image, held by a demo studio, blocked on sight."""
+    claims = ClaimStore(migrate(settings.database_url))
+    if claims.find(DEMO_HOLDER, DEMO_CLAIM) is None:
+        ref = hash_frame(image("chelsea"))
+        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", [("skimage chelsea", ref.pdq, ref.phash)])
+
+
+def write_media(settings: Settings) -> dict[str, Path]:
+    if not settings.media_roots:
+        raise ValueError("CLIPGUARD_MEDIA_ROOTS is empty; the demo needs one folder to write its clips to")
+    folder = settings.media_roots[0] / "demo"
+    clips = write_demo_clips(folder)
+    clips["corrupt"] = write_corrupt_clip(folder / "corrupt.mp4")
+    clips["zero-frames"] = write_zero_frame_clip(folder / "zero-frames.mp4")
+    return clips
+
+
+def publish(settings: Settings, clips: dict[str, Path], bad: list[BadEvent]) -> None:
+    producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    for name, path in clips.items():
+        event = ClipGenerated(clip_id=name, creator_id=DEMO_CREATOR, media_uri=path.as_uri(),
+                              created_at=isoformat(utcnow()), prompt=f"demo clip {name}")
+        producer.send(TOPIC_CLIPS, key=name.encode(), value=event.to_json())
+    for event in bad:
+        producer.send(TOPIC_CLIPS, value=event.payload)
+    producer.flush()
+    producer.close()
+
+
+def start_gate(settings: Settings) -> subprocess.Popen:
+    log = open(settings.home / "gate.log", "ab")
+    return subprocess.Popen([sys.executable, "-m", "clipguard", "gate"], stdout=log, stderr=subprocess.STDOUT,
+                            env=os.environ.copy())
+
+
+def await_outcomes(settings: Settings, clip_ids: set[str], n_bad: int, timeout_s: float,
+                   gate: subprocess.Popen) -> tuple[dict[str, dict], list[dict]]:
+    def progress(values: list[bytes]) -> None:
+        decided = {parse_decision(v).clip_id for v in values} & clip_ids
+        click.echo(f"  decided {len(decided)}/{len(clip_ids)} clips", err=True)
+
+    def all_decided(values: list[bytes]) -> bool:
+        if gate.poll() is not None:
+            raise RuntimeError(f"the gate exited with status {gate.returncode}; see {settings.home / 'gate.log'}")
+        return clip_ids <= {parse_decision(v).clip_id for v in values}
+
+    raw = read_topic_until(settings.kafka_bootstrap, TOPIC_DECISIONS, all_decided, timeout_s, progress)
+    decisions = {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
+    dead = read_topic_until(settings.kafka_bootstrap, TOPIC_DEADLETTER, lambda v: len(v) >= n_bad, timeout_s)
+    return decisions, [json.loads(v) for v in dead]
+
+
+def run_demo(settings: Settings, timeout_s: float = 300.0) -> None:
+    settings.ensure_home()
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    say(f"[1/6] starting the embedded broker on {settings.kafka_bootstrap}")
+    broker = start_broker(settings.kafka_bootstrap, str(settings.home / "broker.log"))
+    gate = None
+    try:
+        ensure_topics(settings.kafka_bootstrap)
+        say("[2/6] seeding the registry with a demo claim and writing fixture clips")
+        seed(settings)
+        clips = write_media(settings)
+        bad = bad_events(settings.media_roots[0] / "demo")
+        say(f"[3/6] publishing {len(clips)} clips and {len(bad)} malformed events to {TOPIC_CLIPS}")
+        publish(settings, clips, bad)
+        say("[4/6] running the gate until every clip is decided")
+        gate = start_gate(settings)
+        decisions, dead = await_outcomes(settings, set(clips), len(bad), timeout_s, gate)
+        say("[5/6] decisions")
+        print_table(decisions, dead)
+        report = write_report(settings.home / "report.html", decisions, dead, clips, settings.media)
+        say(f"[6/6] report written to {report}")
+    finally:
+        for proc in (gate, broker):
+            if proc is not None and proc.poll() is None:
+                proc.terminate()
+                proc.wait(timeout=30)
+
+
+def print_table(decisions: dict[str, dict], dead: list[dict]) -> None:
+    about = {c.name: c.about for c in DEMO_CLIPS}
+    click.echo(f"{'clip':<20} {'verdict':<9} reason")
+    for clip_id, d in sorted(decisions.items()):
+        reason = d["reasons"][0]["detail"] if d["reasons"] else about.get(clip_id, "no signal fired")
+        click.echo(f"{clip_id:<20} {d['verdict']:<9} {reason[:100]}")
+    for letter in dead:
+        click.echo(f"{'(dead letter)':<20} {'-':<9} {letter['error_code']}: {letter['reason'][:90]}")

@@ -1,0 +1,44 @@
+"""The demo's HTML report: every clip's verdict, reasons and sampled frames in one page."""
+
+from __future__ import annotations
+
+import base64
+import io
+from pathlib import Path
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from PIL import Image
+
+from clipguard.config import MediaLimits
+from pipelines.media import MediaError, sample_frames
+
+THUMB_WIDTH = 160
+
+
+def thumbnails(path: Path, limits: MediaLimits) -> list[dict]:
+    """The frames the gate sampled, as data-URI JPEGs, re-sampled with the gate's own sampler."""
+    try:
+        clip = sample_frames(path, limits)
+    except MediaError:
+        return []
+    out = []
+    for frame in clip.frames:
+        img = Image.fromarray(frame.rgb)
+        img.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=80)
+        out.append({"index": frame.index, "t": frame.t, "cut": frame.cut,
+                    "src": "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()})
+    return out
+
+
+def write_report(out: Path, decisions: dict[str, dict], dead: list[dict], media: dict[str, Path],
+                 limits: MediaLimits) -> Path:
+    env = Environment(loader=PackageLoader("clipguard"), autoescape=select_autoescape())
+    clips = []
+    for clip_id, decision in sorted(decisions.items()):
+        flagged = {r["evidence"].get("frame") for r in decision["reasons"]}
+        frames = thumbnails(media[clip_id], limits) if clip_id in media else []
+        clips.append({"decision": decision, "frames": frames, "flagged": flagged})
+    out.write_text(env.get_template("report.html").render(clips=clips, dead=dead))
+    return out

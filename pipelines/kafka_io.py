@@ -1,0 +1,166 @@
+"""Kafka in and out of the gate, with offsets committed only after decisions are written.
+
+In-process runners read with `ReadPartitions`, a kafka-python Splittable DoFn with one
+restriction per partition, manually assigned (no consumer-group rebalance to wait for). It
+starts from the offsets committed to the gate's group, so a restarted gate resumes where the
+last durable write left off: at-least-once delivery, and decisions are idempotent by clip_id.
+Production runners (Flink, Dataflow) can use Beam's cross-language Kafka IO instead.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
+
+import apache_beam as beam
+from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
+from apache_beam.transforms.core import RestrictionProvider
+from apache_beam.utils.timestamp import Duration
+from kafka import KafkaConsumer, TopicPartition
+
+END = 2**62  # an unbounded partition's restriction never reaches this
+# Tansu answers group members within ~3 s with these; the defaults take ~23 s (DESIGN.md).
+CONSUMER_TIMEOUTS = {"max_poll_interval_ms": 3000, "session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
+
+
+class KafkaRecord(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    timestamp_ms: int
+
+    def provenance(self) -> dict[str, object]:
+        return {"topic": self.topic, "partition": self.partition, "offset": self.offset}
+
+
+class PartitionSource(NamedTuple):
+    """Everything needed to read one partition; it is the element the reader splits on."""
+
+    bootstrap: str
+    group: str
+    topic: str
+    partition: int
+
+
+def committed_offset(source: PartitionSource) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=source.bootstrap, group_id=source.group,
+                             enable_auto_commit=False, **CONSUMER_TIMEOUTS)
+    try:
+        tp = TopicPartition(source.topic, source.partition)
+        committed = consumer.committed(tp)
+        return committed if committed is not None else consumer.beginning_offsets([tp])[tp]
+    finally:
+        consumer.close()
+
+
+class _FromCommitted(RestrictionProvider):
+    def initial_restriction(self, element: PartitionSource) -> OffsetRange:
+        return OffsetRange(committed_offset(element), END)
+
+    def create_tracker(self, restriction: OffsetRange) -> OffsetRestrictionTracker:
+        return OffsetRestrictionTracker(restriction)
+
+    def restriction_size(self, element: PartitionSource, restriction: OffsetRange) -> int:
+        return 1  # unbounded: the size only steers splitting, which we do not want
+
+    def truncate(self, element: PartitionSource, restriction: OffsetRange) -> None:
+        return None  # on drain, stop reading
+
+
+# Beam reads the restriction provider from the process() default, so it is a module singleton.
+FROM_COMMITTED = beam.DoFn.RestrictionParam(_FromCommitted())
+
+
+class ReadPartitions(beam.DoFn):
+    """PartitionSource -> KafkaRecord, forever, or until idle for `idle_exit_s` seconds."""
+
+    def __init__(self, idle_exit_s: float | None = None, poll_ms: int = 200, max_records: int = 32):
+        self._idle_exit_s = idle_exit_s
+        self._poll_ms = poll_ms
+        self._max_records = max_records
+        self._consumers: dict[str, KafkaConsumer] = {}
+
+    def setup(self) -> None:
+        self._consumers = {}
+        self._last_record: dict[PartitionSource, float] = {}
+
+    def teardown(self) -> None:
+        for consumer in self._consumers.values():
+            consumer.close()
+
+    def process(self, source: PartitionSource,
+                tracker=FROM_COMMITTED) -> Iterator[KafkaRecord]:
+        consumer = self._consumers.get(source.bootstrap)
+        if consumer is None:
+            consumer = self._consumers[source.bootstrap] = KafkaConsumer(
+                bootstrap_servers=source.bootstrap, enable_auto_commit=False)
+        tp = TopicPartition(source.topic, source.partition)
+        consumer.assign([tp])
+        consumer.seek(tp, tracker.current_restriction().start)
+        records = consumer.poll(self._poll_ms, max_records=self._max_records).get(tp, [])
+        now = time.monotonic()
+        last = self._last_record.setdefault(source, now)
+        if records:
+            self._last_record[source] = now
+        elif self._idle_exit_s is not None and now - last > self._idle_exit_s:
+            tracker.try_claim(END - 1)  # claims the rest, so the restriction is done
+            return
+        for record in records:
+            if not tracker.try_claim(record.offset):
+                return
+            yield KafkaRecord(record.topic, record.partition, record.offset, record.key, record.value,
+                              record.timestamp)
+        tracker.defer_remainder(Duration.of(0.01 if records else 0.1))
+
+
+def topic_partitions(bootstrap: str, topic: str) -> list[int]:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        partitions = sorted(consumer.partitions_for_topic(topic) or ())
+    finally:
+        consumer.close()
+    if not partitions:
+        raise RuntimeError(f"topic {topic} does not exist on {bootstrap}; run `clipguard broker` first")
+    return partitions
+
+
+class ReadFromKafkaPartitions(beam.PTransform):
+    def __init__(self, bootstrap: str, topic: str, group: str, idle_exit_s: float | None = None):
+        super().__init__()
+        self._sources = [PartitionSource(bootstrap, group, topic, p) for p in topic_partitions(bootstrap, topic)]
+        self._idle_exit_s = idle_exit_s
+
+    def expand(self, pbegin: beam.pvalue.PBegin) -> beam.PCollection:
+        return (pbegin
+                | "Partitions" >> beam.Create(self._sources)
+                | "Read" >> beam.ParDo(ReadPartitions(self._idle_exit_s)))
+
+
+def read_topic_until(bootstrap: str, topic: str, done: Callable[[list[bytes]], bool], timeout_s: float,
+                     on_progress: Callable[[list[bytes]], None] | None = None) -> list[bytes]:
+    """Every value on `topic` from the beginning, until `done(values)` holds; TimeoutError if it never does.
+
+    It never stops at the broker's reported end offset, which Tansu can get wrong.
+    """
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in topic_partitions(bootstrap, topic)]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        values: list[bytes] = []
+        deadline = time.monotonic() + timeout_s
+        while not done(values):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{topic} did not reach the expected state within {timeout_s:.0f}s "
+                                   f"({len(values)} messages read)")
+            batch = consumer.poll(200)
+            fresh = [r.value for records in batch.values() for r in records]
+            values += fresh
+            if fresh and on_progress:
+                on_progress(values)
+        return values
+    finally:
+        consumer.close()

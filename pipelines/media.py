@@ -1,0 +1,154 @@
+"""Resolve an event's media and turn it into a few representative frames.
+
+Resolution refuses anything but `file://` URIs that stay inside the media roots after every
+symlink is followed. Sampling takes uniform frames plus the first frame after each scene cut,
+capped per clip, so a cut-in of a few seconds of claimed footage is not skipped.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+import av
+import numpy as np
+
+from clipguard.config import MediaLimits
+
+
+class MediaError(Exception):
+    """The clip's media could not be used. `code` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:
+    """The real path of a `file://` URI inside one of `roots`, or MediaError."""
+    parsed = urlparse(uri)
+    if parsed.scheme != "file":
+        raise MediaError("media_scheme", f"only file:// media URIs are accepted, got {parsed.scheme or 'no'} scheme")
+    if parsed.netloc not in ("", "localhost"):
+        raise MediaError("media_scheme", f"file:// URIs must not name a host, got {parsed.netloc!r}")
+    raw = unquote(parsed.path)
+    if "\x00" in raw:
+        raise MediaError("media_outside_roots", "media path contains a NUL byte")
+    # realpath follows every symlink, so a link inside a root that points out is caught here.
+    real = Path(os.path.realpath(raw))
+    for root in roots:
+        if real.is_relative_to(os.path.realpath(root)):
+            return real
+    raise MediaError("media_outside_roots", f"{raw[:200]} is outside the media roots")
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int          # frame number in the decoded stream
+    t: float            # seconds from the start
+    cut: bool           # first frame after a scene cut
+    rgb: np.ndarray     # HxWx3 uint8, longest side at most MediaLimits.frame_max_side
+
+
+@dataclass(frozen=True)
+class SampledClip:
+    frames: tuple[Frame, ...]
+    duration_s: float
+    width: int
+    height: int
+    decoded_frames: int
+
+
+def check_size(path: Path, limits: MediaLimits) -> None:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise MediaError("media_missing", f"{path.name} does not exist") from None
+    if not path.is_file():
+        raise MediaError("media_missing", f"{path.name} is not a regular file")
+    if size == 0:
+        raise MediaError("media_empty", f"{path.name} is empty")
+    if size > limits.max_bytes:
+        raise MediaError("media_too_large", f"{path.name} is {size} bytes; the limit is {limits.max_bytes}")
+
+
+def check_declared_size(attrs: dict, limits: MediaLimits) -> None:
+    """Producers may declare `attrs.size_bytes`; an oversize clip is refused before it is opened."""
+    declared = attrs.get("size_bytes")
+    if declared is None:
+        return
+    if not isinstance(declared, int) or isinstance(declared, bool) or declared < 0:
+        raise MediaError("media_bad_size", f"attrs.size_bytes must be a non-negative integer, got {declared!r:.40}")
+    if declared > limits.max_bytes:
+        raise MediaError("media_too_large", f"declared size {declared} bytes exceeds the {limits.max_bytes} limit")
+
+
+def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
+    """Decode `path` and keep uniform frames plus scene-cut frames, at most `max_frames`."""
+    check_size(path, limits)
+    try:
+        with av.open(str(path), metadata_errors="ignore") as container:
+            if not container.streams.video:
+                raise MediaError("media_no_video", f"{path.name} has no video stream with frames in it")
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            width, height = stream.codec_context.width, stream.codec_context.height
+            if width * height > limits.max_pixels:
+                raise MediaError("media_too_large", f"{width}x{height} exceeds {limits.max_pixels} pixels")
+            declared = float(stream.duration * stream.time_base) if stream.duration else None
+            if declared is not None and declared > limits.max_duration_s:
+                raise MediaError("media_too_large", f"{declared:.0f}s exceeds the {limits.max_duration_s:.0f}s limit")
+            return _sample(container, stream, width, height, limits, path.name)
+    except MediaError:
+        raise
+    except (av.FFmpegError, ValueError, IndexError) as exc:
+        raise MediaError("media_corrupt", f"{path.name} could not be decoded: {exc}") from None
+
+
+def _sample(container, stream, width: int, height: int, limits: MediaLimits, name: str) -> SampledClip:
+    scale = min(1.0, limits.frame_max_side / max(width, height))
+    out_w, out_h = max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
+    step = 1.0 / limits.sample_fps
+    next_uniform = 0.0
+    previous_luma = None
+    picked: list[Frame] = []
+    count = 0
+    t = 0.0
+    for frame in container.decode(stream):
+        t = float(frame.time) if frame.time is not None else count / float(stream.average_rate or 25)
+        if t > limits.max_duration_s:
+            raise MediaError("media_too_large", f"{name} runs past the {limits.max_duration_s:.0f}s limit")
+        # Scene cuts are judged on a coarse grid of the luma plane: no colour conversion needed.
+        luma = _coarse_luma(frame)
+        cut = previous_luma is not None and float(np.abs(luma - previous_luma).mean()) > limits.scene_cut_threshold
+        previous_luma = luma
+        if t >= next_uniform or cut:
+            rgb = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
+            picked.append(Frame(index=count, t=round(t, 3), cut=cut, rgb=rgb))
+            if len(picked) > 4 * limits.max_frames:  # bounds memory on long or strobing clips
+                picked = list(_cap(picked, limits.max_frames))
+            while next_uniform <= t:
+                next_uniform += step
+        count += 1
+    if not picked:
+        raise MediaError("media_no_frames", f"{name} has no decodable frames")
+    return SampledClip(_cap(picked, limits.max_frames), round(t, 3), width, height, count)
+
+
+def _coarse_luma(frame: av.VideoFrame) -> np.ndarray:
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, dtype=np.uint8).reshape(plane.height, plane.line_size)
+    return rows[::16, : plane.width : 16].astype(np.float32)
+
+
+def _cap(frames: list[Frame], limit: int) -> tuple[Frame, ...]:
+    """Keep every cut frame first (they carry the most new content), then spread the rest."""
+    if len(frames) <= limit:
+        return tuple(frames)
+    cuts = [f for f in frames if f.cut][:limit]
+    rest = [f for f in frames if not f.cut]
+    room = limit - len(cuts)
+    spread = [rest[round(i * (len(rest) - 1) / max(1, room - 1))] for i in range(room)] if room else []
+    return tuple(sorted({f.index: f for f in cuts + spread}.values(), key=lambda f: f.index))

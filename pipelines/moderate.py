@@ -1,0 +1,181 @@
+"""`Moderate`: the chain of steps the gate and `clipguard scan` share.
+
+    ClipWork -> load media -> one RunInference per signal family -> policy -> Decided | Rejected
+
+The chain is deliberately linear, with no branch that rejoins through a Flatten: FnApiRunner
+runs whatever follows a Flatten as a separate stage, which in streaming only fires at shutdown.
+So a rejected event or unreadable clip rides along the same chain, each step passing it through
+untouched, and the policy turns a media error into a review: never dropped, never allowed.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
+from apache_beam.transforms.window import FixedWindows
+
+from classifiers.base import ClipInput, Signal, SignalHandler
+from classifiers.characters import CharacterHashHandler
+from clipguard.config import MediaLimits, Settings
+from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
+from pipelines.media import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
+from policies.engine import Policy, decide
+from registry.store import ActiveReferences
+
+NAMESPACE = "clipguard"
+
+
+@dataclass(frozen=True)
+class ClipWork:
+    """One event on its way through the gate."""
+
+    event: ClipGenerated | None             # None once rejected
+    received_at: float                      # epoch seconds when clipguard first saw the event
+    source: dict[str, Any]                  # where it came from, e.g. the Kafka partition and offset
+    rejected: DeadLetter | None = None
+    clip: SampledClip | None = None
+    media_error: tuple[str, str] | None = None
+    signals: dict[str, Signal] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decided:
+    decision: Decision
+    event: ClipGenerated
+    signals: dict[str, Signal]
+    source: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An event that broke its contract, on its way to the dead-letter topic."""
+
+    deadletter: DeadLetter
+    source: dict[str, Any]
+
+
+def stage_timer(name: str) -> Any:
+    return Metrics.distribution(NAMESPACE, f"{name}_ms")
+
+
+class LoadMedia(beam.DoFn):
+    def __init__(self, roots: Sequence[Path], limits: MediaLimits):
+        self._roots = tuple(roots)
+        self._limits = limits
+        self._decode_ms = stage_timer("decode")
+
+    def process(self, work: ClipWork) -> Iterator[ClipWork]:
+        if work.event is None:
+            yield work
+            return
+        started = time.perf_counter()
+        try:
+            check_declared_size(work.event.attrs, self._limits)
+            path = resolve_media(work.event.media_uri, self._roots)
+            clip = sample_frames(path, self._limits)
+        except MediaError as exc:
+            yield replace(work, media_error=(exc.code, str(exc)))
+            return
+        self._decode_ms.update(int((time.perf_counter() - started) * 1000))
+        yield replace(work, clip=clip)
+
+
+class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
+    """Adapts a SignalHandler to ClipWork: readable clips are scored, the rest pass through."""
+
+    def __init__(self, handler: SignalHandler):
+        super().__init__()
+        self.handler = handler
+
+    def load_model(self) -> Any:
+        return self.handler.load_model()
+
+    def run_inference(self, batch: Sequence[ClipWork], model: Any,
+                      inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:
+        readable = [w for w in batch if w.clip is not None]
+        scored = self.handler.run_inference([ClipInput(w.event, w.clip) for w in readable], model)
+        signals = {id(w): r.inference for w, r in zip(readable, scored, strict=True)}
+        name = self.handler.name
+        for work in batch:
+            signal = signals.get(id(work))
+            done = work if signal is None else replace(work, signals={**work.signals, name: signal})
+            yield PredictionResult(work, done, self.handler.model_name)
+
+    def batch_elements_kwargs(self) -> dict[str, int]:
+        return self.handler.batch_elements_kwargs()
+
+    def get_metrics_namespace(self) -> str:
+        return self.handler.get_metrics_namespace()
+
+
+class _Unwrap(beam.DoFn):
+    def __init__(self, signal: str):
+        self._signal = signal
+        self._timer = stage_timer(f"signal_{signal}")
+
+    def process(self, result: PredictionResult) -> Iterator[ClipWork]:
+        work = result.inference
+        if self._signal in work.signals:
+            self._timer.update(int(work.signals[self._signal].elapsed_ms))
+        yield work
+
+
+def compute_signal(works: beam.PCollection, handler: SignalHandler) -> beam.PCollection:
+    return (works
+            | f"Infer[{handler.name}]" >> RunInference(SignalStage(handler))
+            | f"Unwrap[{handler.name}]" >> beam.ParDo(_Unwrap(handler.name)))
+
+
+class Decide(beam.DoFn):
+    def __init__(self, policy: Policy):
+        self._policy = policy
+        self._policy_ms = stage_timer("policy")
+
+    def process(self, work: ClipWork) -> Iterator[Decided | Rejected]:
+        if work.event is None:
+            yield Rejected(work.rejected, work.source)
+            return
+        started = time.perf_counter()
+        ruling = decide(work.signals, self._policy, work.media_error)
+        now = utcnow()
+        decision = Decision(
+            clip_id=work.event.clip_id,
+            verdict=ruling.verdict,
+            reasons=ruling.reasons,
+            policy_version=self._policy.label,
+            models={s.model: s.model_version for s in work.signals.values()},
+            decided_at=isoformat(now),
+            latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
+        )
+        self._policy_ms.update(int((time.perf_counter() - started) * 1000))
+        yield Decided(decision, work.event, work.signals, work.source)
+
+
+def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
+    """The signal families the embedded defaults run, in the order the chain applies them."""
+    return [CharacterHashHandler(ActiveReferences(settings.database_url), max_batch_size=max_batch_size)]
+
+
+class Moderate(beam.PTransform):
+    def __init__(self, handlers: Sequence[SignalHandler], policy: Policy, roots: Sequence[Path],
+                 limits: MediaLimits):
+        super().__init__()
+        self._handlers = handlers
+        self._policy = policy
+        self._roots = roots
+        self._limits = limits
+
+    def expand(self, works: beam.PCollection) -> beam.PCollection:
+        loaded = works | "LoadMedia" >> beam.ParDo(LoadMedia(self._roots, self._limits))
+        # RunInference batches within a window; one-second windows keep batches from waiting.
+        loaded = loaded | "BatchWindow" >> beam.WindowInto(FixedWindows(1))
+        for handler in self._handlers:
+            loaded = compute_signal(loaded, handler)
+        return loaded | "Decide" >> beam.ParDo(Decide(self._policy))

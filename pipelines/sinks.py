@@ -1,0 +1,72 @@
+"""The gate's one sink: decisions and dead letters to Kafka, decisions to the registry, and
+only then the consumed offsets back to the gate's group.
+
+Everything is flushed at the end of each bundle, in that order, so a crash at any point leaves
+offsets at or behind what was durably written: a restart replays, never skips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import apache_beam as beam
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka.structs import OffsetAndMetadata
+
+from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
+from pipelines.kafka_io import CONSUMER_TIMEOUTS
+from pipelines.moderate import Decided, Rejected, stage_timer
+from registry.db import engine_for
+from registry.store import DecidedClip, DecisionStore
+
+
+def decided_clip(decided: Decided) -> DecidedClip:
+    return DecidedClip(decided.decision, decided.event.creator_id,
+                       {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features})
+
+
+class WriteOutcomes(beam.DoFn):
+    def __init__(self, bootstrap: str, database_url: str, group: str, commit_offsets: bool = True):
+        self._commit_offsets = commit_offsets
+        self._bootstrap = bootstrap
+        self._database_url = database_url
+        self._group = group
+        self._sink_ms = stage_timer("sinks")
+
+    def setup(self) -> None:
+        self._producer = KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", linger_ms=5)
+        self._committer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
+                                        enable_auto_commit=False, **CONSUMER_TIMEOUTS)
+        self._store = DecisionStore(engine_for(self._database_url))
+
+    def teardown(self) -> None:
+        self._producer.close()
+        self._committer.close()
+
+    def start_bundle(self) -> None:
+        self._decided: list[DecidedClip] = []
+        self._next_offsets: dict[TopicPartition, int] = {}
+
+    def process(self, outcome: Decided | Rejected) -> Iterator[Decided | Rejected]:
+        if isinstance(outcome, Decided):
+            decision = outcome.decision
+            self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(), value=decision.to_json())
+            self._decided.append(decided_clip(outcome))
+        else:
+            self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json())
+        source = outcome.source
+        if self._commit_offsets and "partition" in source:
+            tp = TopicPartition(source["topic"], source["partition"])
+            self._next_offsets[tp] = max(self._next_offsets.get(tp, 0), source["offset"] + 1)
+        yield outcome
+
+    def finish_bundle(self) -> None:
+        started = time.perf_counter()
+        self._producer.flush()
+        if self._decided:
+            self._store.record(self._decided)
+        if self._next_offsets:
+            self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
+        if self._decided:
+            self._sink_ms.update(int((time.perf_counter() - started) * 1000 / len(self._decided)))

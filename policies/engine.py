@@ -1,0 +1,123 @@
+"""signals in, verdict out: no I/O, no clock, so it is tested and replayed on its own.
+
+A policy is a YAML file with a name and version. Each signal family has one rule function
+here, which turns that family's findings into (verdict, reason) pairs using the thresholds the
+policy gives it. The strongest verdict wins: takedown > block > review > allow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from classifiers.base import Signal
+from clipguard.contracts import VERDICTS, Reason, Verdict, strongest
+
+
+class PolicyError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    version: str
+    required_signals: tuple[str, ...]
+    on_missing_signal: Verdict
+    on_media_error: Verdict
+    signals: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.name}@{self.version}"
+
+
+@dataclass(frozen=True)
+class Ruling:
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+
+
+Rule = Callable[[Signal, Mapping[str, Any], str], list[tuple[Verdict, Reason]]]
+
+
+def character_rule(signal: Signal, config: Mapping[str, Any], policy: str) -> list[tuple[Verdict, Reason]]:
+    out = []
+    for finding in signal.findings:
+        method = finding.evidence["method"]
+        limits = config[method]
+        distance = finding.evidence["distance"]
+        if distance <= limits["match_distance"]:
+            verdict, why = finding.evidence["action"], "matches"
+        elif distance <= limits["review_distance"]:
+            verdict, why = "review", "is close to"
+        else:
+            continue
+        detail = (f"{method} distance {distance} {why} claim {finding.evidence['title']!r} "
+                  f"(match <= {limits['match_distance']}, review <= {limits['review_distance']})")
+        out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail,
+                                    finding.score, dict(finding.evidence))))
+    return out
+
+
+RULES: dict[str, Rule] = {"character": character_rule}
+
+
+def decide(signals: Mapping[str, Signal], policy: Policy, media_error: tuple[str, str] | None = None) -> Ruling:
+    """The verdict for one clip and every reason behind it."""
+    if media_error is not None:
+        code, message = media_error
+        return Ruling(policy.on_media_error, (Reason(f"{policy.label}/media", "media", message, None,
+                                                     {"error_code": code}),))
+    ruled: list[tuple[Verdict, Reason]] = []
+    for name in policy.required_signals:
+        signal = signals.get(name)
+        if signal is None or not signal.ok:
+            why = "was not computed" if signal is None else f"failed: {signal.error}"
+            ruled.append((policy.on_missing_signal, Reason(f"{policy.label}/required", name,
+                                                           f"required signal {name} {why}", None, {})))
+    for name, signal in signals.items():
+        if signal.ok and name in policy.signals:
+            ruled += RULES[name](signal, policy.signals[name], policy.label)
+    verdict = strongest([v for v, _ in ruled])
+    # Reasons are listed strongest first, so the first one explains the verdict.
+    ordered = sorted(ruled, key=lambda vr: -VERDICTS.index(vr[0]))
+    return Ruling(verdict, tuple(r for _, r in ordered))
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    """Load and check a policy file; the packaged default when `path` is None."""
+    if path is None:
+        text = resources.files("policies").joinpath("default.yaml").read_text()
+    else:
+        text = Path(path).read_text()
+    try:
+        body = yaml.safe_load(text)
+        policy = Policy(
+            name=str(body["name"]), version=str(body["version"]),
+            required_signals=tuple(body.get("required_signals", ())),
+            on_missing_signal=body.get("on_missing_signal", "review"),
+            on_media_error=body.get("on_media_error", "review"),
+            signals=body.get("signals", {}),
+        )
+    except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
+        raise PolicyError(f"policy {path or 'default'} is malformed: {exc}") from None
+    _check(policy)
+    return policy
+
+
+def _check(policy: Policy) -> None:
+    for verdict in (policy.on_missing_signal, policy.on_media_error):
+        if verdict not in VERDICTS or verdict == "allow":
+            raise PolicyError(f"policy {policy.label}: failures must map to review, block or takedown, not {verdict!r}")
+    unknown = set(policy.signals) - RULES.keys()
+    if unknown:
+        raise PolicyError(f"policy {policy.label}: no rule for signal(s) {sorted(unknown)}")
+    for method, limits in policy.signals.get("character", {}).items():
+        if not limits["match_distance"] <= limits["review_distance"]:
+            raise PolicyError(f"policy {policy.label}: character.{method} match_distance exceeds review_distance")

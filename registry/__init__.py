@@ -1,0 +1,1 @@
+"""SQLAlchemy models, stores and Alembic migrations. SQLite by default, PostgreSQL in production."""

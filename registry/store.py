@@ -1,0 +1,131 @@
+"""Reads and writes that the pipelines and CLI need, each in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from clipguard.contracts import Decision, parse_timestamp
+from registry.db import engine_for
+from registry.models import ClaimReferenceRow, ClaimRow, ClipSignalRow, DecisionRow
+
+CLAIM_ACTIONS = ("review", "block", "takedown")
+# Signals are kept for clips that are, or may become, visible: retroscan re-checks exactly those.
+KEEP_SIGNALS_FOR = ("allow", "review")
+
+
+def _upsert(session: Session, row_type: type, values: list[dict[str, Any]], keys: Sequence[str],
+            only_where=None) -> None:
+    if not values:
+        return
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(row_type).values(values)
+    update = {c: stmt.excluded[c] for c in values[0] if c not in keys}
+    session.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update, where=only_where))
+
+
+@dataclass(frozen=True)
+class DecidedClip:
+    """What the gate persists for one clip."""
+
+    decision: Decision
+    creator_id: str
+    features: dict[str, tuple[str, dict[str, Any]]]   # signal -> (model_version, features)
+
+
+class DecisionStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def record(self, clips: Iterable[DecidedClip]) -> None:
+        """Upsert by clip_id in one transaction. A gate replay never overwrites an analyst's call."""
+        decisions, signals = [], []
+        now = dt.datetime.now(dt.UTC)
+        for clip in clips:
+            d = clip.decision
+            decisions.append({"clip_id": d.clip_id, "creator_id": clip.creator_id, "verdict": d.verdict,
+                              "source": d.source, "policy_version": d.policy_version,
+                              "decided_at": parse_timestamp(d.decided_at, "decided_at"), "payload": d.to_dict()})
+            if d.verdict in KEEP_SIGNALS_FOR:
+                signals += [{"clip_id": d.clip_id, "signal": name, "creator_id": clip.creator_id,
+                             "model_version": version, "features": features, "recorded_at": now}
+                            for name, (version, features) in clip.features.items()]
+        with Session(self._engine) as session, session.begin():
+            _upsert(session, DecisionRow, decisions, ["clip_id"],
+                    only_where=DecisionRow.source == "gate")
+            _upsert(session, ClipSignalRow, signals, ["clip_id", "signal"])
+
+    def get(self, clip_id: str) -> dict[str, Any] | None:
+        with Session(self._engine) as session:
+            row = session.get(DecisionRow, clip_id)
+            return None if row is None else row.payload
+
+    def all(self) -> list[dict[str, Any]]:
+        with Session(self._engine) as session:
+            return [r.payload for r in session.scalars(select(DecisionRow).order_by(DecisionRow.clip_id))]
+
+    def signals(self, clip_id: str) -> dict[str, dict[str, Any]]:
+        with Session(self._engine) as session:
+            rows = session.scalars(select(ClipSignalRow).where(ClipSignalRow.clip_id == clip_id))
+            return {r.signal: r.features for r in rows}
+
+
+@dataclass(frozen=True)
+class ReferenceRecord:
+    reference_id: str
+    claim_id: str
+    title: str
+    action: str
+    pdq: str
+    phash: str
+
+
+class ClaimStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    def add(self, holder_id: str, title: str, action: str, references: Sequence[tuple[str, str, str]]) -> str:
+        """File a claim with (label, pdq, phash) references; returns its id."""
+        if action not in CLAIM_ACTIONS:
+            raise ValueError(f"claim action must be one of {', '.join(CLAIM_ACTIONS)}, got {action!r}")
+        if not references:
+            raise ValueError("a claim needs at least one reference")
+        claim_id = uuid.uuid4().hex
+        with Session(self._engine) as session, session.begin():
+            session.add(ClaimRow(claim_id=claim_id, holder_id=holder_id, title=title, action=action,
+                                 status="active", created_at=dt.datetime.now(dt.UTC)))
+            session.flush()  # the claim row must exist before its references point at it
+            session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=label,
+                                              pdq=pdq, phash=phash) for label, pdq, phash in references)
+        return claim_id
+
+    def find(self, holder_id: str, title: str) -> str | None:
+        """The id of the holder's active claim with this title, if any."""
+        query = select(ClaimRow.claim_id).where(ClaimRow.holder_id == holder_id, ClaimRow.title == title,
+                                                ClaimRow.status == "active")
+        with Session(self._engine) as session:
+            return session.scalars(query).first()
+
+    def active_references(self) -> list[ReferenceRecord]:
+        query = (select(ClaimReferenceRow, ClaimRow).join(ClaimRow)
+                 .where(ClaimRow.status == "active").order_by(ClaimReferenceRow.reference_id))
+        with Session(self._engine) as session:
+            return [ReferenceRecord(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash)
+                    for ref, claim in session.execute(query)]
+
+
+class ActiveReferences:
+    """A picklable loader of the active claim references, for the gate's workers."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+
+    def __call__(self) -> list[ReferenceRecord]:
+        return ClaimStore(engine_for(self._url)).active_references()

