@@ -1,0 +1,112 @@
+"""Shared fixtures: real databases (SQLite and PostgreSQL), a real Tansu broker, real clips."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from clipguard.broker import ensure_topics, start_broker
+from clipguard.config import Settings
+from fixtures.clips import write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from registry.db import migrate
+
+# CI's machines run PostgreSQL here (DESIGN.md); override to test another server.
+POSTGRES_ADMIN_URL = os.environ.get("CLIPGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    name = f"clipguard_test_{uuid.uuid4().hex[:12]}"
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
+    except psycopg.OperationalError as exc:
+        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); "
+                    "start it or set CLIPGUARD_TEST_POSTGRES", pytrace=False)
+    admin.execute(f'CREATE DATABASE "{name}"')
+    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
+    try:
+        yield f"{base}/{name}"
+    finally:
+        from registry.db import engine_for
+
+        engine_for(f"{base}/{name}").dispose()
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test that takes this runs once on SQLite and once on PostgreSQL, on an empty schema."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'clipguard.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        _reset_postgres(url)
+    migrate(url)
+    return url
+
+
+def _reset_postgres(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    from registry.db import engine_for
+
+    engine_for(url).dispose()
+
+
+@pytest.fixture(scope="session")
+def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo clips plus broken ones, generated once per session."""
+    folder = tmp_path_factory.mktemp("media")
+    write_demo_clips(folder)
+    write_corrupt_clip(folder / "corrupt.mp4")
+    write_zero_frame_clip(folder / "zero-frames.mp4")
+    (folder / "empty.mp4").write_bytes(b"")
+    return folder
+
+
+@pytest.fixture
+def bootstrap() -> Iterator[str]:
+    """A fresh, empty Tansu broker with clipguard's topics, on a free port."""
+    address = f"127.0.0.1:{free_port()}"
+    proc = start_broker(address)
+    try:
+        ensure_topics(address)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str, clips_dir: Path) -> Settings:
+    return Settings(home=tmp_path / "home", database_url=database_url, kafka_bootstrap="127.0.0.1:1",
+                    media_roots=(clips_dir,))
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment a `clipguard` subprocess needs to use `settings`."""
+    return {**os.environ, "CLIPGUARD_HOME": str(settings.home), "CLIPGUARD_DATABASE_URL": settings.database_url,
+            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+            "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in settings.media_roots)}
+
+
+def clipguard(args: list[str], settings: Settings, **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clipguard", *args], env=cli_env(settings),
+                          capture_output=True, text=True, **kwargs)

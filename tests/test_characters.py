@@ -1,0 +1,81 @@
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from classifiers.base import ClipInput
+from classifiers.characters import CharacterHashHandler, HashIndex, LiveIndex, hash_frame
+from clipguard.config import MediaLimits
+from clipguard.contracts import ClipGenerated
+from fixtures.clips import image
+from pipelines.media import Frame, SampledClip, sample_frames
+from registry.store import ReferenceRecord
+
+CAT = hash_frame(image("chelsea"))
+REF = ReferenceRecord("ref-1", "claim-1", "Chelsea", "block", CAT.pdq, CAT.phash)
+
+
+def clip_input(clips_dir: Path, name: str) -> ClipInput:
+    event = ClipGenerated(name, "alice", (clips_dir / f"{name}.mp4").as_uri(), "2026-11-21T10:00:00Z")
+    return ClipInput(event, sample_frames(clips_dir / f"{name}.mp4", MediaLimits()))
+
+
+def test_frame_hashes_are_deterministic_and_well_formed():
+    again = hash_frame(image("chelsea"))
+    assert again == CAT
+    assert len(CAT.pdq) == 64 and len(CAT.phash) == 16 and CAT.quality >= 50
+
+
+def test_the_index_finds_the_claimed_work_only_in_the_frames_that_show_it(clips_dir: Path):
+    frames = clip_input(clips_dir, "cat-cutin").clip.frames
+    matches = HashIndex([REF]).query([hash_frame(f.rgb) for f in frames])
+    cat_frames = {frames[m.frame].index for m in matches if m.method == "pdq" and m.distance <= 31}
+    assert cat_frames == {72, 96}  # the cat shot runs from frame 72 to 107
+
+
+def test_unrelated_images_are_far_from_the_claim():
+    index = HashIndex([REF])
+    for name in ("coffee", "rocket", "astronaut", "camera"):
+        assert all(m.distance > 45 for m in index.query([hash_frame(image(name))]) if m.method == "pdq")
+
+
+def test_flat_frames_are_not_matched_by_pdq():
+    flat = hash_frame(np.full((64, 64, 3), 128, dtype=np.uint8))
+    assert flat.quality < 50
+    # Even a reference with the identical hash is not a PDQ match: flat hashes match noise.
+    index = HashIndex([replace(REF, pdq=flat.pdq, phash=flat.phash)])
+    assert [m.method for m in index.query([flat])] == ["phash"]
+
+
+def test_the_live_index_picks_up_new_references_after_its_refresh_interval():
+    loads: list[int] = []
+
+    def load():
+        loads.append(1)
+        return [REF] * len(loads)
+
+    live = LiveIndex(load, refresh_s=0.0)
+    assert len(live.current()) == 1 and len(live.current()) == 2
+    frozen = LiveIndex(load, refresh_s=3600)
+    assert len(frozen.current()) == len(frozen.current())
+
+
+def test_the_handler_reports_evidence_and_keeps_frame_hashes(clips_dir: Path):
+    handler = CharacterHashHandler(lambda: [REF])
+    model = handler.load_model()
+    results = list(handler.run_inference([clip_input(clips_dir, "cat-character"),
+                                          clip_input(clips_dir, "coffee-pan")], model))
+    cat, coffee = (r.inference for r in results)
+    assert cat.ok and cat.findings and cat.findings[0].evidence["claim_id"] == "claim-1"
+    assert coffee.ok and not [f for f in coffee.findings if f.evidence["distance"] <= 31]
+    assert len(coffee.features["frames"]) == 4 and coffee.elapsed_ms > 0
+
+
+def test_a_clip_that_breaks_the_handler_fails_alone(clips_dir: Path):
+    handler = CharacterHashHandler(lambda: [REF])
+    good = clip_input(clips_dir, "coffee-pan")
+    unhashable = SampledClip((Frame(0, 0.0, False, rgb=np.zeros((0, 0, 3), dtype=np.uint8)),), 0.0, 0, 0, 1)
+    results = [r.inference for r in handler.run_inference([good, ClipInput(good.event, unhashable)],
+                                                          handler.load_model())]
+    assert results[0].ok
+    assert not results[1].ok and results[1].error

@@ -1,0 +1,68 @@
+"""The gate's transform under Beam's TestStream: events arrive over (watermark) time, as from
+Kafka, and every one comes out as a decision or a dead letter."""
+
+import json
+from pathlib import Path
+
+import apache_beam as beam
+from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.testing.test_stream import TestStream as BeamTestStream
+from apache_beam.testing.util import assert_that, equal_to
+
+from classifiers.characters import hash_frame
+from clipguard.config import Settings
+from clipguard.contracts import ClipGenerated
+from fixtures.clips import image
+from pipelines.gate import Gate
+from pipelines.kafka_io import KafkaRecord
+from pipelines.moderate import Decided, default_handlers
+from policies.engine import load_policy
+from registry.db import engine_for
+from registry.store import ClaimStore
+
+
+def record(offset: int, value: bytes) -> KafkaRecord:
+    return KafkaRecord("clips.generated", 0, offset, None, value, 0)
+
+
+def event(clip_id: str, uri: str) -> bytes:
+    return ClipGenerated(clip_id, "alice", uri, "2026-11-21T10:00:00Z").to_json()
+
+
+def outcome(o) -> tuple:
+    if isinstance(o, Decided):
+        return ("decision", o.decision.clip_id, o.decision.verdict, o.source["offset"])
+    return ("deadletter", o.deadletter.error_code, o.source["offset"])
+
+
+def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Settings, clips_dir: Path):
+    cat = hash_frame(image("chelsea"))
+    ClaimStore(engine_for(settings.database_url)).add("studio", "Chelsea", "takedown",
+                                                       [("cat", cat.pdq, cat.phash)])
+    uri = lambda name: (clips_dir / name).as_uri()  # noqa: E731
+    stream = (BeamTestStream()
+              .add_elements([record(0, event("coffee", uri("coffee-pan.mp4"))),
+                             record(1, event("cat", uri("cat-cutin.mp4")))])
+              .advance_watermark_to(10)
+              .add_elements([record(2, b"not json"),
+                             record(3, event("passwd", "file:///etc/passwd")),
+                             record(4, event("broken", uri("corrupt.mp4"))),
+                             record(5, json.dumps({"schema": "clip.generated/1"}).encode())])
+              .advance_watermark_to(20)
+              .add_elements([record(6, event("montage", uri("space-montage.mp4")))])
+              .advance_watermark_to_infinity())
+    # FnApiRunner has no TestStream; the bundle-based DirectRunner does.
+    options = PipelineOptions(flags=[], streaming=True, runner="BundleBasedDirectRunner")
+    with beam.Pipeline(options=options) as pipeline:
+        outcomes = (pipeline | stream
+                    | Gate(settings, load_policy(), default_handlers(settings))
+                    | beam.Map(outcome))
+        assert_that(outcomes, equal_to([
+            ("decision", "coffee", "allow", 0),
+            ("decision", "cat", "takedown", 1),
+            ("deadletter", "not_json", 2),
+            ("deadletter", "media_outside_roots", 3),
+            ("decision", "broken", "review", 4),
+            ("deadletter", "missing_field", 5),
+            ("decision", "montage", "allow", 6),
+        ]))

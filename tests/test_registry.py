@@ -1,0 +1,64 @@
+import pytest
+from sqlalchemy import inspect
+
+from clipguard.contracts import Decision, Reason
+from registry.db import engine_for, migrate
+from registry.store import ClaimStore, DecidedClip, DecisionStore
+
+
+def decision(clip_id: str, verdict: str = "allow", source: str = "gate", at: str = "2026-11-21T10:00:00.000Z"):
+    reasons = () if verdict == "allow" else (Reason("p@1/x", "character", "why", 0.5, {"frame": 1}),)
+    return Decision(clip_id, verdict, reasons, "p@1", {"pdq+phash": "v"}, at, 5.0, source=source)
+
+
+def decided(d: Decision) -> DecidedClip:
+    return DecidedClip(d, "alice", {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})})
+
+
+def test_migrations_create_every_table_and_rerun_cleanly(database_url: str):
+    engine = migrate(database_url)  # the fixture migrated once already
+    assert {"decisions", "clip_signals", "claims", "claim_references", "alembic_version"} <= set(
+        inspect(engine).get_table_names())
+
+
+def test_recording_the_same_clip_twice_keeps_one_row_with_the_latest(database_url: str):
+    store = DecisionStore(engine_for(database_url))
+    store.record([decided(decision("c1", "review"))])
+    store.record([decided(decision("c1", "block", at="2026-11-21T10:00:05.000Z"))])
+    assert store.get("c1")["verdict"] == "block"
+    assert [d["clip_id"] for d in store.all()] == ["c1"]
+
+
+def test_a_gate_replay_does_not_overwrite_an_analysts_decision(database_url: str):
+    store = DecisionStore(engine_for(database_url))
+    store.record([decided(decision("c1", "takedown", source="analyst"))])
+    store.record([decided(decision("c1", "allow"))])
+    assert store.get("c1")["source"] == "analyst" and store.get("c1")["verdict"] == "takedown"
+
+
+def test_signals_are_kept_only_for_clips_that_may_be_shown(database_url: str):
+    store = DecisionStore(engine_for(database_url))
+    store.record([decided(decision("shown")), decided(decision("queued", "review")),
+                  decided(decision("blocked", "block"))])
+    assert store.signals("shown")["character"]["frames"][0]["pdq"] == "ab"
+    assert "character" in store.signals("queued")
+    assert store.signals("blocked") == {}
+
+
+def test_claims_are_filed_found_and_indexed(database_url: str):
+    claims = ClaimStore(engine_for(database_url))
+    claim_id = claims.add("studio", "Chelsea", "takedown", [("front", "0" * 64, "f" * 16), ("side", "1" * 64, "e" * 16)])
+    assert claims.find("studio", "Chelsea") == claim_id and claims.find("other", "Chelsea") is None
+    refs = claims.active_references()
+    assert {r.claim_id for r in refs} == {claim_id} and {r.phash for r in refs} == {"f" * 16, "e" * 16}
+
+
+@pytest.mark.parametrize(("action", "refs", "complaint"), [
+    ("allow", [("x", "0" * 64, "0" * 16)], "claim action"),
+    ("block", [], "at least one reference"),
+])
+def test_bad_claims_are_refused_and_nothing_is_stored(database_url: str, action, refs, complaint):
+    claims = ClaimStore(engine_for(database_url))
+    with pytest.raises(ValueError, match=complaint):
+        claims.add("studio", "T", action, refs)
+    assert claims.active_references() == []
