@@ -47,7 +47,8 @@ def test_signals_are_kept_only_for_clips_that_may_be_shown(database_url: str):
 
 def test_claims_are_filed_found_and_indexed(database_url: str):
     claims = ClaimStore(engine_for(database_url))
-    claim_id = claims.add("studio", "Chelsea", "takedown", [("front", "0" * 64, "f" * 16), ("side", "1" * 64, "e" * 16)])
+    refs = [("front", "0" * 64, "f" * 16), ("side", "1" * 64, "e" * 16)]
+    claim_id = claims.add("studio", "Chelsea", "takedown", refs)
     assert claims.find("studio", "Chelsea") == claim_id and claims.find("other", "Chelsea") is None
     refs = claims.active_references()
     assert {r.claim_id for r in refs} == {claim_id} and {r.phash for r in refs} == {"f" * 16, "e" * 16}

@@ -1,0 +1,53 @@
+"""Driving a real `clipguard gate` process against a real broker, for the integration tests."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from clipguard.config import GATE_GROUP, TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
+from clipguard.contracts import ClipGenerated, parse_decision
+from pipelines.kafka_io import read_topic_until, topic_partitions
+from tests.conftest import cli_env
+
+
+def clip_event(clip_id: str, path: Path, **attrs) -> bytes:
+    return ClipGenerated(clip_id, "alice", path.as_uri(), "2026-11-21T10:00:00Z", attrs=attrs).to_json()
+
+
+def publish(bootstrap: str, values: list[bytes]) -> None:
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    for value in values:
+        producer.send(TOPIC_CLIPS, value=value)
+    producer.flush()
+    producer.close()
+
+
+def start_gate(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "clipguard", "gate", *args], env=cli_env(settings),
+                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+
+
+def decisions(bootstrap: str, clip_ids: set[str], timeout_s: float = 120) -> dict[str, dict]:
+    """The latest decision per clip from the decisions topic, once all of `clip_ids` have one."""
+    raw = read_topic_until(bootstrap, TOPIC_DECISIONS,
+                           lambda vs: clip_ids <= {parse_decision(v).clip_id for v in vs}, timeout_s)
+    return {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
+
+
+def dead_letters(bootstrap: str, count: int, timeout_s: float = 120) -> list[dict]:
+    return [json.loads(v) for v in read_topic_until(bootstrap, TOPIC_DEADLETTER, lambda vs: len(vs) >= count,
+                                                     timeout_s)]
+
+
+def committed_total(bootstrap: str) -> int:
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=GATE_GROUP, enable_auto_commit=False)
+    try:
+        return sum(consumer.committed(TopicPartition(TOPIC_CLIPS, p)) or 0
+                   for p in topic_partitions(bootstrap, TOPIC_CLIPS))
+    finally:
+        consumer.close()

@@ -1,0 +1,69 @@
+"""The public CLI, driven as users drive it: `clipguard scan`, `clipguard demo`, and their errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from clipguard.config import Settings
+from tests.conftest import clipguard, free_port
+
+
+def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings, clips_dir: Path):
+    files = [clips_dir / n for n in ("coffee-pan.mp4", "corrupt.mp4", "zero-frames.mp4")]
+    result = clipguard(["scan", *map(str, files), "--creator", "alice", "--json"], settings, timeout=120)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [d["clip_id"] for d in lines] == ["coffee-pan", "corrupt", "zero-frames"]
+    assert [d["verdict"] for d in lines] == ["allow", "review", "review"]
+    assert all(d["schema"] == "moderation.decision/1" for d in lines)
+    assert "pdq+phash" in lines[0]["models"]
+
+
+def test_scan_accepts_files_outside_the_media_roots(settings: Settings, clips_dir: Path, tmp_path: Path):
+    outside = tmp_path / "mine" / "holiday.mp4"
+    outside.parent.mkdir()
+    outside.write_bytes((clips_dir / "rocket-launch.mp4").read_bytes())
+    result = clipguard(["scan", str(outside), "--creator", "alice", "--json"], settings, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["verdict"] == "allow"
+
+
+def test_scan_errors_are_one_clear_line_and_a_nonzero_exit(settings: Settings, clips_dir: Path, tmp_path: Path):
+    (tmp_path / "bad name!.mp4").write_bytes(b"x")
+    cases = {
+        ("scan", str(tmp_path / "nope.mp4"), "--creator", "alice"): "is not a file",
+        ("scan", str(clips_dir / "coffee-pan.mp4"), "--creator", "bad creator"): "--creator must be",
+        ("scan", str(tmp_path / "bad name!.mp4"), "--creator", "alice"): "clip id of",
+    }
+    for args, complaint in cases.items():
+        result = clipguard(list(args), settings, timeout=60)
+        assert result.returncode == 2, result
+        assert complaint in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert result.stdout == ""
+
+
+def test_the_demo_decides_every_fixture_clip_and_writes_a_report(tmp_path: Path):
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'clipguard.db'}",
+                        kafka_bootstrap=f"127.0.0.1:{free_port()}", media_roots=(home / "media",))
+    result = clipguard(["demo"], settings, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:] if line.split()}
+    assert rows["cat-character"] == rows["cat-cutin"] == "block"
+    assert rows["coffee-pan"] == rows["rocket-launch"] == rows["space-montage"] == "allow"
+    assert rows["corrupt"] == rows["zero-frames"] == "review"
+    assert result.stdout.count("(dead letter)") == 4
+    report = (home / "report.html").read_text()
+    assert "cat-cutin" in report and report.count("data:image/jpeg") > 20
+    assert "decided 8/8 clips" in result.stderr
+
+
+def test_the_demo_refuses_a_busy_port(tmp_path: Path, bootstrap: str):
+    home = tmp_path / "home"
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'db'}", kafka_bootstrap=bootstrap,
+                        media_roots=(home / "media",))
+    result = clipguard(["demo"], settings, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("clipguard: error: ")
+    assert "already in use" in result.stderr

@@ -1,0 +1,102 @@
+"""The gate as it runs in production: a `clipguard gate` process, a real Kafka-protocol broker,
+and the registry on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import base64
+import json
+import signal
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from clipguard.config import Settings
+from registry.db import engine_for
+from registry.store import DecisionStore
+from tests.gate_helpers import clip_event, committed_total, dead_letters, decisions, publish, start_gate
+
+
+@pytest.fixture
+def gate_settings(settings: Settings, bootstrap: str) -> Settings:
+    return replace(settings, kafka_bootstrap=bootstrap)
+
+
+def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_settings: Settings,
+                                                                             clips_dir: Path, tmp_path: Path):
+    s = gate_settings
+    base = {"schema": "clip.generated/1", "creator_id": "alice", "created_at": "2026-11-21T10:00:00Z"}
+    dead = {
+        b"this is not json": "not_json",
+        json.dumps({**base, "clip_id": "no-uri"}).encode(): "missing_field",
+        json.dumps({**base, "schema": "clip.generated/9", "clip_id": "v9",
+                    "media_uri": "file:///x"}).encode(): "wrong_schema",
+        clip_event("x" * 129, clips_dir / "coffee-pan.mp4"): "bad_id",
+        clip_event("passwd", Path("/etc/passwd")): "media_outside_roots",
+        clip_event("traversal", clips_dir / ".." / ".." / "etc" / "passwd"): "media_outside_roots",
+        json.dumps({**base, "clip_id": "http", "media_uri": "http://example.com/a.mp4"}).encode(): "media_scheme",
+    }
+    reviewed = {
+        "missing": (clip_event("missing", clips_dir / "nope.mp4"), "media_missing"),
+        "corrupt": (clip_event("corrupt", clips_dir / "corrupt.mp4"), "media_corrupt"),
+        "zero": (clip_event("zero", clips_dir / "zero-frames.mp4"), "media_no_video"),
+        "empty": (clip_event("empty", clips_dir / "empty.mp4"), "media_empty"),
+        "huge": (clip_event("huge", clips_dir / "coffee-pan.mp4", size_bytes=10**13), "media_too_large"),
+    }
+    publish(s.kafka_bootstrap, [clip_event("before", clips_dir / "coffee-pan.mp4"), *dead,
+                                *(e for e, _ in reviewed.values())])
+    gate = start_gate(s, tmp_path / "gate.log")
+    try:
+        got = decisions(s.kafka_bootstrap, {"before", *reviewed})
+        letters = dead_letters(s.kafka_bootstrap, len(dead))
+        # Still alive after all that: a clip sent now is decided by the same process.
+        publish(s.kafka_bootstrap, [clip_event("after", clips_dir / "rocket-launch.mp4")])
+        got.update(decisions(s.kafka_bootstrap, {"after"}))
+        assert gate.poll() is None, (tmp_path / "gate.log").read_text()[-2000:]
+    finally:
+        gate.terminate()
+        gate.wait(timeout=30)
+
+    assert got["before"]["verdict"] == got["after"]["verdict"] == "allow"
+    for clip_id, (_, code) in reviewed.items():
+        assert got[clip_id]["verdict"] == "review", clip_id
+        assert got[clip_id]["reasons"][0]["evidence"]["error_code"] == code
+    assert sorted(letter["error_code"] for letter in letters) == sorted(dead.values())
+    assert {base64.b64decode(letter["payload_b64"]) for letter in letters} == set(dead)
+    assert not {json.loads(p).get("clip_id") for p in dead if p.startswith(b"{")} & set(got)
+    stored = {d["clip_id"]: d["verdict"] for d in DecisionStore(engine_for(s.database_url)).all()}
+    assert stored == {k: v["verdict"] for k, v in got.items()}
+    assert committed_total(s.kafka_bootstrap) == 1 + len(dead) + len(reviewed) + 1
+
+
+def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: Settings, clips_dir: Path,
+                                                                  tmp_path: Path):
+    s = gate_settings
+    names = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
+    events = {f"clip-{i:02d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(24)}
+    publish(s.kafka_bootstrap, [clip_event(c, p) for c, p in events.items()])
+    log = tmp_path / "gate.log"
+    first = start_gate(s, log)
+    try:
+        decisions(s.kafka_bootstrap, set(list(events)[:1]), timeout_s=120)  # it is mid-stream now
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    decided_before_restart = len(DecisionStore(engine_for(s.database_url)).all())
+    assert decided_before_restart < len(events), "the gate finished before it was killed; nothing was tested"
+
+    second = start_gate(s, log, "--idle-exit", "5")
+    try:
+        got = decisions(s.kafka_bootstrap, set(events), timeout_s=180)
+        deadline = time.monotonic() + 60
+        while committed_total(s.kafka_bootstrap) < len(events) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+    assert set(got) == set(events)
+    stored = DecisionStore(engine_for(s.database_url)).all()
+    assert {d["clip_id"] for d in stored} == set(events)
+    assert all(d["verdict"] in ("allow", "block") for d in stored)
+    assert committed_total(s.kafka_bootstrap) == len(events)
