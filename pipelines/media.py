@@ -46,7 +46,7 @@ def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:
 
 @dataclass(frozen=True)
 class Frame:
-    index: int          # frame number in the decoded stream
+    index: int          # frame number in the stream (from its timestamp)
     t: float            # seconds from the start
     cut: bool           # first frame after a scene cut
     rgb: np.ndarray     # HxWx3 uint8, longest side at most MediaLimits.frame_max_side
@@ -58,7 +58,7 @@ class SampledClip:
     duration_s: float
     width: int
     height: int
-    decoded_frames: int
+    decoded_frames: int     # how many frames were actually decoded (fewer with reference_frames_only)
 
 
 def check_size(path: Path, limits: MediaLimits) -> None:
@@ -94,6 +94,8 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
                 raise MediaError("media_no_video", f"{path.name} has no video stream with frames in it")
             stream = container.streams.video[0]
             stream.thread_type = "AUTO"
+            if limits.reference_frames_only:
+                stream.codec_context.skip_frame = "NONREF"
             width, height = stream.codec_context.width, stream.codec_context.height
             if width * height > limits.max_pixels:
                 raise MediaError("media_too_large", f"{width}x{height} exceeds {limits.max_pixels} pixels")
@@ -116,8 +118,9 @@ def _sample(container, stream, width: int, height: int, limits: MediaLimits, nam
     picked: list[Frame] = []
     count = 0
     t = 0.0
+    rate = float(stream.average_rate or 25)
     for frame in container.decode(stream):
-        t = float(frame.time) if frame.time is not None else count / float(stream.average_rate or 25)
+        t = float(frame.time) if frame.time is not None else count / rate
         if t > limits.max_duration_s:
             raise MediaError("media_too_large", f"{name} runs past the {limits.max_duration_s:.0f}s limit")
         # Scene cuts are judged on a coarse grid of the luma plane: no colour conversion needed.
@@ -126,7 +129,8 @@ def _sample(container, stream, width: int, height: int, limits: MediaLimits, nam
         previous_luma = luma
         if t >= next_uniform or cut:
             rgb = frame.to_ndarray(format="rgb24", width=out_w, height=out_h)
-            picked.append(Frame(index=count, t=round(t, 3), cut=cut, rgb=rgb))
+            # The index is the frame's position in the stream, not among decoded frames.
+            picked.append(Frame(index=round(t * rate), t=round(t, 3), cut=cut, rgb=rgb))
             if len(picked) > 4 * limits.max_frames:  # bounds memory on long or strobing clips
                 picked = list(_cap(picked, limits.max_frames))
             while next_uniform <= t:
