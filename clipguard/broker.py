@@ -39,6 +39,13 @@ def split_bootstrap(bootstrap: str) -> tuple[str, int]:
     return host, int(port)
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (for private brokers in tests and benchmarks)."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
 def port_open(host: str, port: int) -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)

@@ -7,7 +7,6 @@ as in production) until every clip is decided -> table + HTML report -> stop eve
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -83,7 +82,7 @@ def publish(settings: Settings, clips: dict[str, Path], bad: list[BadEvent]) -> 
 def start_gate(settings: Settings) -> subprocess.Popen:
     log = open(settings.home / "gate.log", "ab")
     return subprocess.Popen([sys.executable, "-m", "clipguard", "gate"], stdout=log, stderr=subprocess.STDOUT,
-                            env=os.environ.copy())
+                            env=settings.to_env())
 
 
 def await_outcomes(settings: Settings, clip_ids: set[str], n_bad: int, timeout_s: float,

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
+from apache_beam.runners.runner import PipelineResult
 
 from classifiers.base import SignalHandler
 from clipguard.config import GATE_GROUP, TOPIC_CLIPS, Settings
@@ -79,7 +80,7 @@ def pipeline_options(beam_args: Sequence[str], streaming: bool) -> PipelineOptio
 
 
 def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: float | None = None,
-             kafka_io: str = "native", beam_args: Sequence[str] = ()) -> None:
+             kafka_io: str = "native", beam_args: Sequence[str] = (), max_batch_size: int = 8) -> PipelineResult:
     """Run until stopped (or, with `idle_exit_s`, until no event arrived for that long)."""
     migrate(settings.database_url)
     policy = load_policy(policy_path)
@@ -90,6 +91,7 @@ def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: fl
     with beam.Pipeline(options=options) as pipeline:
         (pipeline
          | "Read" >> source
-         | "Gate" >> Gate(settings, policy, default_handlers(settings))
+         | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size))
          | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
                                                commit_offsets=native)))
+    return pipeline.result

@@ -93,7 +93,7 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
             if not container.streams.video:
                 raise MediaError("media_no_video", f"{path.name} has no video stream with frames in it")
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
+            stream.thread_type = limits.decode_threads
             if limits.reference_frames_only:
                 stream.codec_context.skip_frame = "NONREF"
             width, height = stream.codec_context.width, stream.codec_context.height

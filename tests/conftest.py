@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -13,19 +12,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from clipguard.broker import ensure_topics, start_broker
+from clipguard.broker import ensure_topics, free_port, start_broker
 from clipguard.config import Settings
 from fixtures.clips import write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from registry.db import migrate
 
 # CI's machines run PostgreSQL here (DESIGN.md); override to test another server.
 POSTGRES_ADMIN_URL = os.environ.get("CLIPGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -100,13 +93,6 @@ def settings(tmp_path: Path, database_url: str, clips_dir: Path) -> Settings:
                     media_roots=(clips_dir,))
 
 
-def cli_env(settings: Settings) -> dict[str, str]:
-    """The environment a `clipguard` subprocess needs to use `settings`."""
-    return {**os.environ, "CLIPGUARD_HOME": str(settings.home), "CLIPGUARD_DATABASE_URL": settings.database_url,
-            "KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
-            "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in settings.media_roots)}
-
-
 def clipguard(args: list[str], settings: Settings, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clipguard", *args], env=cli_env(settings),
+    return subprocess.run([sys.executable, "-m", "clipguard", *args], env=settings.to_env(),
                           capture_output=True, text=True, **kwargs)

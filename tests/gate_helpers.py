@@ -12,7 +12,6 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from clipguard.config import GATE_GROUP, TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
 from clipguard.contracts import ClipGenerated, parse_decision
 from pipelines.kafka_io import read_topic_until, topic_partitions
-from tests.conftest import cli_env
 
 
 def clip_event(clip_id: str, path: Path, **attrs) -> bytes:
@@ -28,7 +27,7 @@ def publish(bootstrap: str, values: list[bytes]) -> None:
 
 
 def start_gate(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "clipguard", "gate", *args], env=cli_env(settings),
+    return subprocess.Popen([sys.executable, "-m", "clipguard", "gate", *args], env=settings.to_env(),
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 

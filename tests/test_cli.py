@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from clipguard.broker import free_port
 from clipguard.config import Settings
-from tests.conftest import clipguard, free_port
+from tests.conftest import clipguard
 
 
 def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings, clips_dir: Path):

@@ -74,7 +74,8 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
                                                                   tmp_path: Path):
     s = gate_settings
     names = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
-    events = {f"clip-{i:02d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(24)}
+    # Enough backlog (several seconds of work) that the kill lands mid-stream.
+    events = {f"clip-{i:03d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(96)}
     publish(s.kafka_bootstrap, [clip_event(c, p) for c, p in events.items()])
     log = tmp_path / "gate.log"
     first = start_gate(s, log)

@@ -1,0 +1,1 @@
+"""Benchmarks. Every figure is printed next to a baseline measured in the same run."""

@@ -1,0 +1,186 @@
+"""`clipguard bench`: what the gate costs per clip, how fast it goes, and how long a clip waits.
+
+1. Generates 10 s 1280x720 30 fps clips (three shots each, so scene cuts are exercised).
+2. Decode and sampling alone, against decoding every frame with FFmpeg's AUTO threading.
+3. Throughput: the streaming gate, in-process on FnApiRunner against a private embedded broker,
+   over a backlog of events, with RunInference batching on (8) and off (1, the baseline).
+   Clips/s is measured between the first and the last decision, so start-up is excluded.
+4. Per-stage milliseconds per clip, from the gate's own Beam metrics in the batched run.
+5. Latency: a gate process fed at 80% of the batched throughput; event -> decision p50/p99.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import click
+import numpy as np
+from apache_beam.metrics.metric import MetricsFilter
+
+from clipguard.broker import ensure_topics, free_port, start_broker
+from clipguard.config import TOPIC_CLIPS, TOPIC_DECISIONS, MediaLimits, Settings
+from clipguard.contracts import ClipGenerated, isoformat, parse_decision, parse_timestamp, utcnow
+from clipguard.demo import seed, start_gate
+from fixtures.clips import IMAGES, Shot, write_clip
+from pipelines.gate import run_gate
+from pipelines.kafka_io import read_topic_until
+from pipelines.media import sample_frames
+from pipelines.moderate import NAMESPACE
+
+SIZE, FPS, SECONDS = (1280, 720), 30, 10.0
+DECODE_TARGET_S = 0.3
+
+
+def bench_clips(folder: Path, count: int) -> list[Path]:
+    """`count` 10 s 720p clips of three shots each, cached between runs."""
+    paths = []
+    for i in range(count):
+        path = folder / f"bench-{i:02d}.mp4"
+        if not path.exists():
+            shots = tuple(Shot(IMAGES[(i + k) % len(IMAGES)], SECONDS / 3) for k in range(3))
+            write_clip(path, shots, fps=FPS, size=SIZE)
+            click.echo(f"  generated {path.name}", err=True)
+        paths.append(path)
+    return paths
+
+
+def decode_seconds(paths: list[Path], limits: MediaLimits, repeats: int = 3) -> float:
+    """Median seconds to decode and sample one clip, over `repeats` passes of `paths`."""
+    times = []
+    for _ in range(repeats):
+        for path in paths:
+            started = time.perf_counter()
+            sample_frames(path, limits)
+            times.append(time.perf_counter() - started)
+    return float(np.median(times))
+
+
+def send(producer, clips: list[Path], tag: str, count: int) -> dict[str, float]:
+    """Publish `count` events; returns each clip_id with the epoch second it was sent."""
+    sent = {}
+    for i in range(count):
+        clip_id = f"{tag}-{i:04d}"
+        event = ClipGenerated(clip_id, "bench", clips[i % len(clips)].as_uri(), isoformat(utcnow()))
+        producer.send(TOPIC_CLIPS, key=clip_id.encode(), value=event.to_json())
+        sent[clip_id] = time.time()
+    producer.flush()
+    return sent
+
+
+def decided(settings: Settings, ids: list[str], timeout_s: float = 600) -> list[dict]:
+    want = set(ids)
+    raw = read_topic_until(settings.kafka_bootstrap, TOPIC_DECISIONS,
+                           lambda vs: want <= {parse_decision(v).clip_id for v in vs}, timeout_s)
+    latest = {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
+    return [latest[i] for i in ids]
+
+
+def decided_at(decision: dict) -> float:
+    return parse_timestamp(decision["decided_at"], "decided_at").timestamp()
+
+
+def clips_per_second(decisions: list[dict]) -> float:
+    times = sorted(map(decided_at, decisions))
+    return (len(times) - 1) / max(times[-1] - times[0], 1e-9)
+
+
+def throughput_run(settings: Settings, producer, clips: list[Path], tag: str, events: int,
+                   batch: int) -> tuple[float, dict[str, float]]:
+    ids = list(send(producer, clips, tag, events))
+    result = run_gate(settings, idle_exit_s=3.0, max_batch_size=batch)
+    stages = {d.key.metric.name.removesuffix("_ms"): d.committed.mean
+              for d in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["distributions"]
+              if d.committed and d.committed.count}
+    return clips_per_second(decided(settings, ids)), stages
+
+
+def latency_run(settings: Settings, producer, clips: list[Path], rate: float, events: int) -> list[float]:
+    """Event-to-decision milliseconds with events sent at a steady `rate` per second."""
+    gate = start_gate(settings)
+    try:
+        decided(settings, list(send(producer, clips, "warmup", 1)), timeout_s=120)
+        sent: dict[str, float] = {}
+        interval, started = 1.0 / rate, time.monotonic()
+        for i in range(events):
+            time.sleep(max(0.0, started + i * interval - time.monotonic()))
+            sent |= send(producer, [clips[i % len(clips)]], f"load-{i:04d}", 1)
+        return [(decided_at(d) - sent[d["clip_id"]]) * 1000 for d in decided(settings, list(sent))]
+    finally:
+        gate.terminate()
+        gate.wait(timeout=30)
+
+
+def run_bench(settings: Settings, clips: int = 6, load_events: int = 24) -> dict:
+    from kafka import KafkaProducer
+
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    work = settings.home / "bench"
+    media = work / "media"
+    media.mkdir(parents=True, exist_ok=True)
+    say(f"[1/5] {clips} clips of {SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} @ {FPS} fps in {media}")
+    paths = bench_clips(media, clips)
+    say("[2/5] decode + sampling alone: the default against decoding every frame with FFmpeg's AUTO threads")
+    decode_default = decode_seconds(paths, settings.media)
+    decode_every = decode_seconds(paths, replace(settings.media, reference_frames_only=False, decode_threads="AUTO"))
+    shutil.rmtree(work / "db", ignore_errors=True)
+    address = f"127.0.0.1:{free_port()}"
+    s = replace(settings, home=work, kafka_bootstrap=address, media_roots=(media,),
+                database_url=f"sqlite:///{work / 'db' / 'bench.db'}")
+    broker = start_broker(address, str(work / "broker.log"))
+    try:
+        ensure_topics(address)
+        seed(s)
+        producer = KafkaProducer(bootstrap_servers=address, acks="all")
+        events = 4 * clips
+        say(f"[3/5] throughput, batching on (8), {events} events")
+        batched, stages = throughput_run(s, producer, paths, "batched", events, batch=8)
+        say(f"[4/5] throughput, batching off (1), {events} events")
+        unbatched, _ = throughput_run(s, producer, paths, "unbatched", events, batch=1)
+        rate = 0.8 * batched
+        say(f"[5/5] latency at {rate:.2f} clips/s (80% of batched throughput), {load_events} events")
+        latencies = latency_run(s, producer, paths, rate, load_events)
+        producer.close()
+    finally:
+        broker.terminate()
+        broker.wait(timeout=30)
+    results = {
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "clip": f"{SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps H.264",
+        "events": events,
+        "decode_s_default": round(decode_default, 3),
+        "decode_s_every_frame_auto_threads": round(decode_every, 3),
+        "stage_ms_per_clip": {k: round(v, 1) for k, v in sorted(stages.items())},
+        "clips_per_s_batched": round(batched, 3),
+        "clips_per_s_unbatched": round(unbatched, 3),
+        "batched_over_unbatched": round(batched / unbatched, 3),
+        "latency_rate_clips_per_s": round(rate, 3),
+        "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1),
+        "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
+        "decode_target_s": DECODE_TARGET_S,
+    }
+    (work / "results.json").write_text(json.dumps(results, indent=2))
+    print_results(results)
+    return results
+
+
+def print_results(r: dict) -> None:
+    click.echo(f"clipguard bench on {r['machine']}; clips: {r['clip']}; {r['events']} events per throughput run")
+    click.echo(f"decode+sample alone       {r['decode_s_default']:.3f} s/clip (reference frames, slice threads)")
+    click.echo(f"  baseline                {r['decode_s_every_frame_auto_threads']:.3f} s/clip (every frame, AUTO "
+               f"threads): {r['decode_s_every_frame_auto_threads'] / r['decode_s_default']:.2f}x slower")
+    verdict = "met" if r["decode_s_default"] <= r["decode_target_s"] else "NOT met"
+    click.echo(f"  target <= {r['decode_target_s']} s per 10 s 720p clip: {verdict}")
+    click.echo(f"{'stage, inside the gate':<22} ms/clip")
+    for stage, ms in r["stage_ms_per_clip"].items():
+        click.echo(f"{stage:<22} {ms:>8.1f}")
+    click.echo(f"throughput, batching on   {r['clips_per_s_batched']:.2f} clips/s")
+    click.echo(f"throughput, batching off  {r['clips_per_s_unbatched']:.2f} clips/s (baseline)")
+    click.echo(f"ratio on/off              {r['batched_over_unbatched']:.2f}x")
+    click.echo(f"latency at {r['latency_rate_clips_per_s']:.2f} clips/s   p50 {r['latency_ms_p50']:.0f} ms, "
+               f"p99 {r['latency_ms_p99']:.0f} ms")
