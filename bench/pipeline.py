@@ -94,7 +94,7 @@ def throughput_run(settings: Settings, producer, clips: list[Path], tag: str, ev
                    batch: int) -> tuple[float, dict[str, float]]:
     ids = list(send(producer, clips, tag, events))
     result = run_gate(settings, idle_exit_s=3.0, max_batch_size=batch)
-    stages = {d.key.metric.name.removesuffix("_ms"): d.committed.mean
+    stages = {d.key.metric.name.removesuffix("_us"): d.committed.mean / 1000
               for d in result.metrics().query(MetricsFilter().with_namespace(NAMESPACE))["distributions"]
               if d.committed and d.committed.count}
     return clips_per_second(decided(settings, ids)), stages
@@ -155,7 +155,7 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24) -> dict
         "events": events,
         "decode_s_default": round(decode_default, 3),
         "decode_s_every_frame_auto_threads": round(decode_every, 3),
-        "stage_ms_per_clip": {k: round(v, 1) for k, v in sorted(stages.items())},
+        "stage_ms_per_clip": {k: round(v, 3) for k, v in sorted(stages.items())},
         "clips_per_s_batched": round(batched, 3),
         "clips_per_s_unbatched": round(unbatched, 3),
         "batched_over_unbatched": round(batched / unbatched, 3),
@@ -178,7 +178,7 @@ def print_results(r: dict) -> None:
     click.echo(f"  target <= {r['decode_target_s']} s per 10 s 720p clip: {verdict}")
     click.echo(f"{'stage, inside the gate':<22} ms/clip")
     for stage, ms in r["stage_ms_per_clip"].items():
-        click.echo(f"{stage:<22} {ms:>8.1f}")
+        click.echo(f"{stage:<22} {ms:>9.3f}")
     click.echo(f"throughput, batching on   {r['clips_per_s_batched']:.2f} clips/s")
     click.echo(f"throughput, batching off  {r['clips_per_s_unbatched']:.2f} clips/s (baseline)")
     click.echo(f"ratio on/off              {r['batched_over_unbatched']:.2f}x")

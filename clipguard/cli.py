@@ -68,7 +68,7 @@ def broker() -> None:
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML file.")
 @click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events.")
-@click.option("--kafka-io", type=click.Choice(["native", "xlang"]), default="native",
+@click.option("--kafka-io", "--kafka_io", "kafka_io", type=click.Choice(["native", "xlang"]), default="native",
               help="native: kafka-python SDF (in-process runners); xlang: Beam's Java Kafka IO (Flink, Dataflow).")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors

@@ -61,15 +61,26 @@ class Rejected:
     source: dict[str, Any]
 
 
-def stage_timer(name: str) -> Any:
-    return Metrics.distribution(NAMESPACE, f"{name}_ms")
+class StageTimer:
+    """Per-clip cost of one stage, kept as a Beam distribution in microseconds: Beam
+    distributions hold integers, and milliseconds would round the policy stage to zero."""
+
+    def __init__(self, stage: str):
+        self._distribution = Metrics.distribution(NAMESPACE, f"{stage}_us")
+
+    def record_ms(self, ms: float) -> None:
+        self._distribution.update(int(ms * 1000))
+
+    def since(self, started: float, clips: int = 1) -> None:
+        """Record the time since `started` (a perf_counter reading), shared among `clips`."""
+        self.record_ms((time.perf_counter() - started) * 1000 / max(1, clips))
 
 
 class LoadMedia(beam.DoFn):
     def __init__(self, roots: Sequence[Path], limits: MediaLimits):
         self._roots = tuple(roots)
         self._limits = limits
-        self._decode_ms = stage_timer("decode")
+        self._decode_timer = StageTimer("decode")
 
     def process(self, work: ClipWork) -> Iterator[ClipWork]:
         if work.event is None:
@@ -83,7 +94,7 @@ class LoadMedia(beam.DoFn):
         except MediaError as exc:
             yield replace(work, media_error=(exc.code, str(exc)))
             return
-        self._decode_ms.update(int((time.perf_counter() - started) * 1000))
+        self._decode_timer.since(started)
         yield replace(work, clip=clip)
 
 
@@ -118,12 +129,12 @@ class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
 class _Unwrap(beam.DoFn):
     def __init__(self, signal: str):
         self._signal = signal
-        self._timer = stage_timer(f"signal_{signal}")
+        self._timer = StageTimer(f"signal_{signal}")
 
     def process(self, result: PredictionResult) -> Iterator[ClipWork]:
         work = result.inference
         if self._signal in work.signals:
-            self._timer.update(int(work.signals[self._signal].elapsed_ms))
+            self._timer.record_ms(work.signals[self._signal].elapsed_ms)
         yield work
 
 
@@ -136,7 +147,7 @@ def compute_signal(works: beam.PCollection, handler: SignalHandler) -> beam.PCol
 class Decide(beam.DoFn):
     def __init__(self, policy: Policy):
         self._policy = policy
-        self._policy_ms = stage_timer("policy")
+        self._policy_timer = StageTimer("policy")
 
     def process(self, work: ClipWork) -> Iterator[Decided | Rejected]:
         if work.event is None:
@@ -154,7 +165,7 @@ class Decide(beam.DoFn):
             decided_at=isoformat(now),
             latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
         )
-        self._policy_ms.update(int((time.perf_counter() - started) * 1000))
+        self._policy_timer.since(started)
         yield Decided(decision, work.event, work.signals, work.source)
 
 

@@ -7,7 +7,9 @@ offsets at or behind what was durably written: a restart replays, never skips.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 
 import apache_beam as beam
@@ -16,9 +18,12 @@ from kafka.structs import OffsetAndMetadata
 
 from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
-from pipelines.moderate import Decided, Rejected, stage_timer
+from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.db import engine_for
 from registry.store import DecidedClip, DecisionStore
+
+log = logging.getLogger("clipguard.gate")
+PROGRESS_EVERY_S = 30.0
 
 
 def decided_clip(decided: Decided) -> DecidedClip:
@@ -32,13 +37,15 @@ class WriteOutcomes(beam.DoFn):
         self._bootstrap = bootstrap
         self._database_url = database_url
         self._group = group
-        self._sink_ms = stage_timer("sinks")
+        self._sink_timer = StageTimer("sinks")
 
     def setup(self) -> None:
         self._producer = KafkaProducer(bootstrap_servers=self._bootstrap, acks="all", linger_ms=5)
         self._committer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
                                         enable_auto_commit=False, **CONSUMER_TIMEOUTS)
         self._store = DecisionStore(engine_for(self._database_url))
+        self._totals: Counter[str] = Counter()
+        self._reported_at = time.monotonic()
 
     def teardown(self) -> None:
         self._producer.close()
@@ -53,8 +60,10 @@ class WriteOutcomes(beam.DoFn):
             decision = outcome.decision
             self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(), value=decision.to_json())
             self._decided.append(decided_clip(outcome))
+            self._totals[decision.verdict] += 1
         else:
             self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json())
+            self._totals["dead-lettered"] += 1
         source = outcome.source
         if self._commit_offsets and "partition" in source:
             tp = TopicPartition(source["topic"], source["partition"])
@@ -69,4 +78,7 @@ class WriteOutcomes(beam.DoFn):
         if self._next_offsets:
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:
-            self._sink_ms.update(int((time.perf_counter() - started) * 1000 / len(self._decided)))
+            self._sink_timer.since(started, clips=len(self._decided))
+        if time.monotonic() - self._reported_at >= PROGRESS_EVERY_S:
+            self._reported_at = time.monotonic()
+            log.info("gate so far: %s", ", ".join(f"{n} {k}" for k, n in sorted(self._totals.items())) or "idle")
