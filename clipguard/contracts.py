@@ -187,8 +187,8 @@ class DeadLetter:
     schema: str = DEADLETTER
 
     @classmethod
-    def of(cls, error: ContractError, raw: bytes, source: dict[str, Any]) -> DeadLetter:
-        return cls(error.code, str(error), base64.b64encode(raw).decode(), source, isoformat(utcnow()))
+    def of(cls, code: str, reason: str, raw: bytes, source: dict[str, Any]) -> DeadLetter:
+        return cls(code, reason, base64.b64encode(raw).decode(), source, isoformat(utcnow()))
 
     def payload(self) -> bytes:
         return base64.b64decode(self.payload_b64)

@@ -31,14 +31,15 @@ class Parse(beam.DoFn):
 
     def process(self, record: KafkaRecord) -> Iterator[ClipWork]:
         received = time.time()
+        raw = record.value or b""  # a tombstone (null value) is just an empty, invalid event
         try:
-            event = parse_clip_generated(record.value)
+            event = parse_clip_generated(raw)
             # A URI that points outside the media roots is a bad event, not a bad clip: refuse it
             # before anything opens the file.
             resolve_media(event.media_uri, self._roots)
         except (ContractError, MediaError) as exc:
             yield ClipWork(None, received, record.provenance(),
-                           rejected=DeadLetter.of(exc, record.value or b"", record.provenance()))
+                           rejected=DeadLetter.of(exc.code, str(exc), raw, record.provenance()))
             return
         yield ClipWork(event, received, record.provenance())
 

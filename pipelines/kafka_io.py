@@ -1,10 +1,11 @@
-"""Kafka in and out of the gate, with offsets committed only after decisions are written.
+"""Reading Kafka: the gate's source, and a reader of whole topics for the demo, bench and tests.
 
 In-process runners read with `ReadPartitions`, a kafka-python Splittable DoFn with one
 restriction per partition, manually assigned (no consumer-group rebalance to wait for). It
 starts from the offsets committed to the gate's group, so a restarted gate resumes where the
-last durable write left off: at-least-once delivery, and decisions are idempotent by clip_id.
-Production runners (Flink, Dataflow) can use Beam's cross-language Kafka IO instead.
+last durable write left off (`pipelines.sinks` commits them): at-least-once delivery, and
+decisions are idempotent by clip_id. Production runners (Flink, Dataflow) can use Beam's
+cross-language Kafka IO instead.
 """
 
 from __future__ import annotations

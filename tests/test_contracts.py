@@ -29,6 +29,7 @@ def test_a_valid_event_parses_with_every_field():
 
 
 @pytest.mark.parametrize(("raw", "code"), [
+    (b"", "not_json"),
     (b"\xff\xfe not utf8", "not_json"),
     (b"{not json", "not_json"),
     (b"[1, 2]", "not_object"),
@@ -73,7 +74,7 @@ def test_decision_round_trips_through_json():
 
 def test_dead_letter_keeps_the_whole_payload():
     raw = b"\x00\x01 binary, not json"
-    letter = DeadLetter.of(ContractError("not_json", "nope"), raw, {"partition": 1, "offset": 9})
+    letter = DeadLetter.of("not_json", "nope", raw, {"partition": 1, "offset": 9})
     back = json.loads(letter.to_json())
     assert back["error_code"] == "not_json" and back["source"]["offset"] == 9
     assert DeadLetter(**back).payload() == raw

@@ -47,7 +47,8 @@ def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Setting
               .add_elements([record(2, b"not json"),
                              record(3, event("passwd", "file:///etc/passwd")),
                              record(4, event("broken", uri("corrupt.mp4"))),
-                             record(5, json.dumps({"schema": "clip.generated/1"}).encode())])
+                             record(5, json.dumps({"schema": "clip.generated/1"}).encode()),
+                             record(7, None)])
               .advance_watermark_to(20)
               .add_elements([record(6, event("montage", uri("space-montage.mp4")))])
               .advance_watermark_to_infinity())
@@ -65,4 +66,5 @@ def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Setting
             ("decision", "broken", "review", 4),
             ("deadletter", "missing_field", 5),
             ("decision", "montage", "allow", 6),
+            ("deadletter", "not_json", 7),
         ]))
