@@ -134,7 +134,7 @@ def print_table(decisions: dict[str, dict], dead: list[dict]) -> None:
     about = {c.name: c.about for c in DEMO_CLIPS}
     click.echo(f"{'clip':<20} {'verdict':<9} reason")
     for clip_id, d in sorted(decisions.items()):
-        reason = d["reasons"][0]["detail"] if d["reasons"] else about.get(clip_id, "no signal fired")
+        reason = d["reasons"][0]["detail"] if d["reasons"] else f"no signal fired ({about.get(clip_id, '')})"
         click.echo(f"{clip_id:<20} {d['verdict']:<9} {reason[:100]}")
     for letter in dead:
         click.echo(f"{'(dead letter)':<20} {'-':<9} {letter['error_code']}: {letter['reason'][:90]}")

@@ -58,7 +58,8 @@ def character_rule(signal: Signal, config: Mapping[str, Any], policy: str) -> li
             verdict, why = "review", "is close to"
         else:
             continue
-        detail = (f"{method} distance {distance} {why} claim {finding.evidence['title']!r} "
+        detail = (f"frame {finding.evidence['frame']}: {method} distance {distance} {why} claim "
+                  f"{finding.evidence['title']!r} "
                   f"(match <= {limits['match_distance']}, review <= {limits['review_distance']})")
         out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail,
                                     finding.score, dict(finding.evidence))))
