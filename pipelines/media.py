@@ -26,14 +26,19 @@ class MediaError(Exception):
         self.code = code
 
 
-def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:
-    """The real path of a `file://` URI inside one of `roots`, or MediaError."""
+def uri_path(uri: str) -> str:
+    """The local path a `file://` URI names, percent-decoded but not yet resolved."""
     parsed = urlparse(uri)
     if parsed.scheme != "file":
         raise MediaError("media_scheme", f"only file:// media URIs are accepted, got {parsed.scheme or 'no'} scheme")
     if parsed.netloc not in ("", "localhost"):
         raise MediaError("media_scheme", f"file:// URIs must not name a host, got {parsed.netloc!r}")
-    raw = unquote(parsed.path)
+    return unquote(parsed.path)
+
+
+def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:
+    """The real path of a `file://` URI inside one of `roots`, or MediaError."""
+    raw = uri_path(uri)
     if "\x00" in raw:
         raise MediaError("media_outside_roots", "media path contains a NUL byte")
     # realpath follows every symlink, so a link inside a root that points out is caught here.

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -17,6 +17,7 @@ import apache_beam as beam
 from clipguard.config import Settings
 from clipguard.contracts import ClipGenerated, isoformat, utcnow
 from pipelines.gate import pipeline_options
+from pipelines.media import uri_path
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from policies.engine import load_policy
 from registry.db import migrate
@@ -26,10 +27,9 @@ class _AppendJson(beam.DoFn):
     def __init__(self, path: str):
         self._path = path
 
-    def process(self, decided: Decided) -> Iterator[None]:
+    def process(self, decided: Decided) -> None:
         with open(self._path, "a", encoding="utf-8") as out:
             out.write(json.dumps(decided.decision.to_dict(), sort_keys=True) + "\n")
-        return iter(())
 
 
 def scan_events(paths: Sequence[Path], creator_id: str, prompt: str | None,
@@ -44,7 +44,7 @@ def scan(settings: Settings, events: Sequence[ClipGenerated], policy_path: str |
     """Moderate `events` synchronously; returns decision dicts in the order of `events`."""
     migrate(settings.database_url)
     # Paths named on the command line are the user's own: their folders are the roots here.
-    roots = sorted({Path(e.media_uri[len("file://"):]).resolve().parent for e in events})
+    roots = sorted({Path(uri_path(e.media_uri)).resolve().parent for e in events})
     settings = replace(settings, media_roots=tuple(roots))
     started = time.time()
     works = [ClipWork(e, started, {"path": e.media_uri}) for e in events]

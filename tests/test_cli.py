@@ -22,7 +22,7 @@ def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings,
 
 
 def test_scan_accepts_files_outside_the_media_roots(settings: Settings, clips_dir: Path, tmp_path: Path):
-    outside = tmp_path / "mine" / "holiday.mp4"
+    outside = tmp_path / "my clips, été" / "holiday.mp4"  # a folder name that URIs percent-encode
     outside.parent.mkdir()
     outside.write_bytes((clips_dir / "rocket-launch.mp4").read_bytes())
     result = clipguard(["scan", str(outside), "--creator", "alice", "--json"], settings, timeout=120)
