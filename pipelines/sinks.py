@@ -11,6 +11,7 @@ import logging
 import time
 from collections import Counter
 from collections.abc import Iterator
+from typing import Any
 
 import apache_beam as beam
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -24,6 +25,7 @@ from registry.store import DecidedClip, DecisionStore
 
 log = logging.getLogger("clipguard.gate")
 PROGRESS_EVERY_S = 30.0
+SEND_TIMEOUT_S = 30.0
 
 
 def decided_clip(decided: Decided) -> DecidedClip:
@@ -52,17 +54,19 @@ class WriteOutcomes(beam.DoFn):
         self._committer.close()
 
     def start_bundle(self) -> None:
+        self._sends: list[Any] = []
         self._decided: list[DecidedClip] = []
         self._next_offsets: dict[TopicPartition, int] = {}
 
     def process(self, outcome: Decided | Rejected) -> Iterator[Decided | Rejected]:
         if isinstance(outcome, Decided):
             decision = outcome.decision
-            self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(), value=decision.to_json())
+            self._sends.append(self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(),
+                                                   value=decision.to_json()))
             self._decided.append(decided_clip(outcome))
             self._totals[decision.verdict] += 1
         else:
-            self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json())
+            self._sends.append(self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json()))
             self._totals["dead-lettered"] += 1
         source = outcome.source
         if self._commit_offsets and "partition" in source:
@@ -73,6 +77,8 @@ class WriteOutcomes(beam.DoFn):
     def finish_bundle(self) -> None:
         started = time.perf_counter()
         self._producer.flush()
+        for sent in self._sends:
+            sent.get(timeout=SEND_TIMEOUT_S)  # flush() does not raise for a failed send; this does
         if self._decided:
             self._store.record(self._decided)
         if self._next_offsets:
