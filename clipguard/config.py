@@ -44,18 +44,37 @@ class Settings:
     def from_env(cls) -> Settings:
         home = Path(os.environ.get("CLIPGUARD_HOME", ".clipguard")).absolute()
         roots = os.environ.get("CLIPGUARD_MEDIA_ROOTS", str(home / "media"))
+        defaults = MediaLimits()
         return cls(
             home=home,
             database_url=os.environ.get("CLIPGUARD_DATABASE_URL", f"sqlite:///{home / 'clipguard.db'}"),
             kafka_bootstrap=os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
             media_roots=tuple(Path(r).absolute() for r in roots.split(":") if r),
+            media=MediaLimits(
+                sample_fps=_positive("CLIPGUARD_SAMPLE_FPS", float, defaults.sample_fps),
+                max_frames=_positive("CLIPGUARD_MAX_FRAMES", int, defaults.max_frames),
+            ),
         )
 
     def to_env(self) -> dict[str, str]:
         """The process environment that makes a child `clipguard` use these settings."""
         return {**os.environ, "CLIPGUARD_HOME": str(self.home), "CLIPGUARD_DATABASE_URL": self.database_url,
                 "KAFKA_BOOTSTRAP": self.kafka_bootstrap,
-                "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in self.media_roots)}
+                "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in self.media_roots),
+                "CLIPGUARD_SAMPLE_FPS": str(self.media.sample_fps), "CLIPGUARD_MAX_FRAMES": str(self.media.max_frames)}
 
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+
+
+def _positive(name: str, kind: type, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        value = 0
+    if not value > 0:
+        raise ValueError(f"{name} must be a positive {kind.__name__}, got {raw!r}")
+    return value
