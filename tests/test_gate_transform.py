@@ -9,16 +9,16 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 
-from classifiers.characters import hash_frame
+from classifiers.characters import CharacterHashHandler, hash_frame
 from clipguard.config import Settings
 from clipguard.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
-from pipelines.moderate import Decided, default_handlers
+from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from policies.engine import load_policy
 from registry.db import engine_for
-from registry.store import ClaimStore
+from registry.store import ActiveReferences, ClaimStore
 
 
 def record(offset: int, value: bytes) -> KafkaRecord:
@@ -67,4 +67,28 @@ def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Setting
             ("deadletter", "missing_field", 5),
             ("decision", "montage", "allow", 6),
             ("deadletter", "not_json", 7),
+        ]))
+
+
+class ExplodesOnBoom(CharacterHashHandler):
+    """The real handler, except that it breaks on one clip, as a buggy model would."""
+
+    def score(self, model, batch):
+        if any(item.event.clip_id == "boom" for item in batch):
+            raise RuntimeError("model crashed")
+        return super().score(model, batch)
+
+
+def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: Settings, clips_dir: Path):
+    uri = (clips_dir / "coffee-pan.mp4").as_uri()
+    works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
+    handler = ExplodesOnBoom(ActiveReferences(settings.database_url), max_batch_size=8)
+    with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as pipeline:
+        verdicts = (pipeline | beam.Create(works)
+                    | Moderate([handler], load_policy(), settings.media_roots, settings.media)
+                    | beam.Map(lambda d: (d.decision.clip_id, d.decision.verdict, d.decision.reasons[0].detail
+                                          if d.decision.reasons else "")))
+        assert_that(verdicts, equal_to([
+            ("ok", "allow", ""),
+            ("boom", "review", "required signal character failed: RuntimeError: model crashed"),
         ]))
