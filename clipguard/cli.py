@@ -96,8 +96,6 @@ def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tupl
     import json
 
     from clipguard.contracts import check_id
-    from pipelines.scan import scan as run_scan
-    from pipelines.scan import scan_events
 
     for path in paths:
         if not path.is_file():
@@ -107,6 +105,10 @@ def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tupl
     if len(set(stems)) != len(stems):
         raise ValueError("two paths share a file name; each file's clip_id is its name without extension")
     check_id(creator, "--creator")
+    # Beam and the models load only once the arguments are known to be good.
+    from pipelines.scan import scan as run_scan
+    from pipelines.scan import scan_events
+
     settings = Settings.from_env()
     settings.ensure_home()
     decisions = run_scan(settings, scan_events(paths, creator, prompt, cameos), policy_path)
@@ -128,14 +130,22 @@ def demo(timeout: float) -> None:
 
 
 @cli.command()
-@click.option("--clips", type=int, default=6, help="How many 10 s 720p clips to generate.")
-@click.option("--load-events", type=int, default=24, help="Events sent in the steady-load latency run.")
+@click.option("--suite", type=click.Choice(["gate", "explicit", "all"]), default="all",
+              help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model.")
+@click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
+@click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @user_errors
-def bench(clips: int, load_events: int) -> None:
-    """Throughput, per-stage cost and latency of the gate; prints ratios against a baseline."""
-    from bench.pipeline import run_bench
+def bench(suite: str, clips: int, load_events: int) -> None:
+    """Benchmarks; every figure is printed against a baseline measured in the same run."""
+    settings = Settings.from_env()
+    if suite in ("explicit", "all"):
+        from bench.explicit import run_explicit_bench
 
-    run_bench(Settings.from_env(), clips=clips, load_events=load_events)
+        run_explicit_bench(settings)
+    if suite in ("gate", "all"):
+        from bench.pipeline import run_bench
+
+        run_bench(settings, clips=clips, load_events=load_events)
 
 
 def summary(decision: dict[str, Any]) -> str:

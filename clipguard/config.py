@@ -39,6 +39,10 @@ class Settings:
     kafka_bootstrap: str
     media_roots: tuple[Path, ...]
     media: MediaLimits = field(default_factory=MediaLimits)
+    # The explicit signal's production backend: a transformers model directory and its
+    # "explicit" label. None: the embedded open_nsfw model.
+    explicit_model_dir: Path | None = None
+    explicit_label: str = "nsfw"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -54,6 +58,8 @@ class Settings:
                 sample_fps=_positive("CLIPGUARD_SAMPLE_FPS", float, defaults.sample_fps),
                 max_frames=_positive("CLIPGUARD_MAX_FRAMES", int, defaults.max_frames),
             ),
+            explicit_model_dir=_model_dir("CLIPGUARD_EXPLICIT_MODEL_DIR"),
+            explicit_label=os.environ.get("CLIPGUARD_EXPLICIT_LABEL", "nsfw"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -61,10 +67,21 @@ class Settings:
         return {**os.environ, "CLIPGUARD_HOME": str(self.home), "CLIPGUARD_DATABASE_URL": self.database_url,
                 "KAFKA_BOOTSTRAP": self.kafka_bootstrap,
                 "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in self.media_roots),
-                "CLIPGUARD_SAMPLE_FPS": str(self.media.sample_fps), "CLIPGUARD_MAX_FRAMES": str(self.media.max_frames)}
+                "CLIPGUARD_SAMPLE_FPS": str(self.media.sample_fps), "CLIPGUARD_MAX_FRAMES": str(self.media.max_frames),
+                "CLIPGUARD_EXPLICIT_MODEL_DIR": str(self.explicit_model_dir or ""),
+                "CLIPGUARD_EXPLICIT_LABEL": self.explicit_label}
 
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
+
+
+def _model_dir(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    if not raw:
+        return None
+    if not Path(raw).is_dir():
+        raise ValueError(f"{name}={raw} is not a directory of model weights")
+    return Path(raw).absolute()
 
 
 def _positive(name: str, kind: type, default: float) -> float:

@@ -23,6 +23,7 @@ from apache_beam.transforms.window import FixedWindows
 
 from classifiers.base import ClipInput, Signal, SignalHandler
 from classifiers.characters import CharacterHashHandler
+from classifiers.explicit import ExplicitBackend, ExplicitHandler
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
 from pipelines.media import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
@@ -154,7 +155,7 @@ class Decide(beam.DoFn):
             yield Rejected(work.rejected, work.source)
             return
         started = time.perf_counter()
-        ruling = decide(work.signals, self._policy, work.media_error)
+        ruling = decide(work.signals, self._policy, work.media_error, work.event.attrs)
         now = utcnow()
         decision = Decision(
             clip_id=work.event.clip_id,
@@ -170,8 +171,10 @@ class Decide(beam.DoFn):
 
 
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
-    """The signal families the embedded defaults run, in the order the chain applies them."""
-    return [CharacterHashHandler(ActiveReferences(settings.database_url), max_batch_size=max_batch_size)]
+    """The signal families the gate runs, in the order the chain applies them."""
+    return [CharacterHashHandler(ActiveReferences(settings.database_url), max_batch_size=max_batch_size),
+            ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
+                            max_batch_size=max_batch_size)]
 
 
 class Moderate(beam.PTransform):

@@ -43,10 +43,12 @@ class Ruling:
     reasons: tuple[Reason, ...]
 
 
-Rule = Callable[[Signal, Mapping[str, Any], str], list[tuple[Verdict, Reason]]]
+# A rule gets the signal, its section of the policy, the policy label, and the clip's attrs.
+Rule = Callable[[Signal, Mapping[str, Any], str, Mapping[str, Any]], list[tuple[Verdict, Reason]]]
 
 
-def character_rule(signal: Signal, config: Mapping[str, Any], policy: str) -> list[tuple[Verdict, Reason]]:
+def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
+                   attrs: Mapping[str, Any]) -> list[tuple[Verdict, Reason]]:
     out = []
     for finding in signal.findings:
         method = finding.evidence["method"]
@@ -66,11 +68,32 @@ def character_rule(signal: Signal, config: Mapping[str, Any], policy: str) -> li
     return out
 
 
-RULES: dict[str, Rule] = {"character": character_rule}
+def explicit_rule(signal: Signal, config: Mapping[str, Any], policy: str,
+                  attrs: Mapping[str, Any]) -> list[tuple[Verdict, Reason]]:
+    """Always one reason, even for allow, so every decision carries the clip's explicit score."""
+    audience = attrs.get("audience")
+    limits = {**config, **config.get("audiences", {}).get(audience, {})}
+    evidence = signal.findings[0].evidence
+    topk, peak = evidence["score_topk_mean"], evidence["score_max"]
+    if topk >= limits["block"]:
+        verdict = "block"
+    elif peak >= limits["review"]:
+        verdict = "review"
+    else:
+        verdict = "allow"
+    bar = f"block >= {limits['block']} on top-{evidence['k']} mean, review >= {limits['review']} on max"
+    detail = (f"explicit top-{evidence['k']} mean {topk:.3f}, max {peak:.3f} at frame {evidence['frame']} "
+              f"({bar}{f', audience {audience}' if audience in config.get('audiences', {}) else ''})")
+    return [(verdict, Reason(f"{policy}/explicit", "explicit", detail, peak,
+                             {**evidence, "model": signal.model, "model_version": signal.model_version}))]
 
 
-def decide(signals: Mapping[str, Signal], policy: Policy, media_error: tuple[str, str] | None = None) -> Ruling:
-    """The verdict for one clip and every reason behind it."""
+RULES: dict[str, Rule] = {"character": character_rule, "explicit": explicit_rule}
+
+
+def decide(signals: Mapping[str, Signal], policy: Policy, media_error: tuple[str, str] | None = None,
+           attrs: Mapping[str, Any] | None = None) -> Ruling:
+    """The verdict for one clip and every reason behind it; `attrs` are the clip's event attrs."""
     if media_error is not None:
         code, message = media_error
         return Ruling(policy.on_media_error, (Reason(f"{policy.label}/media", "media", message, None,
@@ -84,7 +107,7 @@ def decide(signals: Mapping[str, Signal], policy: Policy, media_error: tuple[str
                                                            f"required signal {name} {why}", None, {})))
     for name, signal in signals.items():
         if signal.ok and name in policy.signals:
-            ruled += RULES[name](signal, policy.signals[name], policy.label)
+            ruled += RULES[name](signal, policy.signals[name], policy.label, attrs or {})
     verdict = strongest([v for v, _ in ruled])
     # Reasons are listed strongest first, so the first one explains the verdict.
     ordered = sorted(ruled, key=lambda vr: -VERDICTS.index(vr[0]))
@@ -106,9 +129,9 @@ def load_policy(path: str | Path | None = None) -> Policy:
             on_media_error=body.get("on_media_error", "review"),
             signals=body.get("signals", {}),
         )
+        _check(policy)
     except (yaml.YAMLError, KeyError, TypeError, AttributeError) as exc:
-        raise PolicyError(f"policy {path or 'default'} is malformed: {exc}") from None
-    _check(policy)
+        raise PolicyError(f"policy {path or 'default'} is malformed: {type(exc).__name__} {exc}") from None
     return policy
 
 
@@ -122,3 +145,9 @@ def _check(policy: Policy) -> None:
     for method, limits in policy.signals.get("character", {}).items():
         if not limits["match_distance"] <= limits["review_distance"]:
             raise PolicyError(f"policy {policy.label}: character.{method} match_distance exceeds review_distance")
+    explicit = policy.signals.get("explicit")
+    if explicit is not None:
+        for name, limits in {"default": explicit, **explicit.get("audiences", {})}.items():
+            merged = {**explicit, **limits}
+            if not 0 <= merged["review"] <= merged["block"] <= 1:
+                raise PolicyError(f"policy {policy.label}: explicit ({name}) needs 0 <= review <= block <= 1")

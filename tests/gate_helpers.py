@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -41,6 +42,15 @@ def decisions(bootstrap: str, clip_ids: set[str], timeout_s: float = 120) -> dic
 def dead_letters(bootstrap: str, count: int, timeout_s: float = 120) -> list[dict]:
     return [json.loads(v) for v in read_topic_until(bootstrap, TOPIC_DEADLETTER, lambda vs: len(vs) >= count,
                                                      timeout_s)]
+
+
+def await_committed(bootstrap: str, count: int, timeout_s: float = 60) -> int:
+    """Wait until the gate has committed `count` offsets in all, which it does only after the
+    decisions are in Kafka and in the registry; returns the last total seen."""
+    deadline = time.monotonic() + timeout_s
+    while (total := committed_total(bootstrap)) < count and time.monotonic() < deadline:
+        time.sleep(0.3)
+    return total
 
 
 def committed_total(bootstrap: str) -> int:

@@ -18,7 +18,11 @@ def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings,
     assert [d["clip_id"] for d in lines] == ["coffee-pan", "corrupt", "zero-frames"]
     assert [d["verdict"] for d in lines] == ["allow", "review", "review"]
     assert all(d["schema"] == "moderation.decision/1" for d in lines)
-    assert "pdq+phash" in lines[0]["models"]
+    # Every decoded clip names both models and carries its explicit score, even when allowed.
+    decoded = lines[0]
+    assert {"pdq+phash", "open_nsfw"} <= set(decoded["models"])
+    explicit = [r for r in decoded["reasons"] if r["signal"] == "explicit"]
+    assert len(explicit) == 1 and 0 <= explicit[0]["evidence"]["score_max"] < 0.2
 
 
 def test_scan_accepts_files_outside_the_media_roots(settings: Settings, clips_dir: Path, tmp_path: Path):

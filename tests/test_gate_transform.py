@@ -10,6 +10,7 @@ from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 
 from classifiers.characters import CharacterHashHandler, hash_frame
+from classifiers.explicit import ExplicitHandler
 from clipguard.config import Settings
 from clipguard.contracts import ClipGenerated
 from fixtures.clips import image
@@ -82,13 +83,13 @@ class ExplodesOnBoom(CharacterHashHandler):
 def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: Settings, clips_dir: Path):
     uri = (clips_dir / "coffee-pan.mp4").as_uri()
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
-    handler = ExplodesOnBoom(ActiveReferences(settings.database_url), max_batch_size=8)
+    handlers = [ExplodesOnBoom(ActiveReferences(settings.database_url), max_batch_size=8), ExplicitHandler()]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as pipeline:
         verdicts = (pipeline | beam.Create(works)
-                    | Moderate([handler], load_policy(), settings.media_roots, settings.media)
-                    | beam.Map(lambda d: (d.decision.clip_id, d.decision.verdict, d.decision.reasons[0].detail
-                                          if d.decision.reasons else "")))
+                    | Moderate(handlers, load_policy(), settings.media_roots, settings.media)
+                    | beam.Map(lambda d: (d.decision.clip_id, d.decision.verdict, d.decision.reasons[0].signal,
+                                          d.decision.reasons[0].detail.endswith("RuntimeError: model crashed"))))
         assert_that(verdicts, equal_to([
-            ("ok", "allow", ""),
-            ("boom", "review", "required signal character failed: RuntimeError: model crashed"),
+            ("ok", "allow", "explicit", False),     # the explicit score is its only reason
+            ("boom", "review", "character", True),
         ]))

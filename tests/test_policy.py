@@ -1,3 +1,4 @@
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -5,7 +6,8 @@ import pytest
 from classifiers.base import Finding, Signal
 from policies.engine import PolicyError, decide, load_policy
 
-POLICY = load_policy()
+# The character rule on its own: the packaged policy also requires explicit.
+POLICY = replace(load_policy(), required_signals=("character",))
 
 
 def character(*findings: Finding, ok: bool = True) -> dict[str, Signal]:
@@ -18,9 +20,11 @@ def hit(method: str, distance: int, action: str = "block", frame: int = 12) -> F
                                       "title": "Chelsea", "claim_id": "c1", "reference_id": "r1", "frame": frame})
 
 
-def test_the_packaged_policy_loads_with_a_version():
-    assert POLICY.version and POLICY.label.startswith("default@")
-    assert "character" in POLICY.required_signals
+def test_the_packaged_policy_loads_with_a_version_and_fails_closed():
+    packaged = load_policy()
+    assert packaged.version and packaged.label.startswith("default@")
+    assert {"character", "explicit"} <= set(packaged.required_signals)
+    assert decide({}, packaged).verdict == "review"
 
 
 def test_no_findings_allow_with_no_reasons():
@@ -63,7 +67,9 @@ def test_a_media_error_is_a_review_with_its_code():
 
 @pytest.mark.parametrize(("text", "complaint"), [
     ("name: p\nversion: 1\non_media_error: allow\n", "failures must map"),
-    ("name: p\nversion: 1\nsignals: {explicit: {}}\n", "no rule for signal"),
+    ("name: p\nversion: 1\nsignals: {telepathy: {}}\n", "no rule for signal"),
+    ("name: p\nversion: 1\nsignals: {explicit: {}}\n", "malformed: KeyError 'review'"),
+    ("name: p\nversion: 1\nsignals: {character: {pdq: {match_distance: 3}}}\n", "malformed: KeyError"),
     ("name: p\nversion: 1\nsignals: {character: {pdq: {match_distance: 50, review_distance: 40}}}\n",
      "exceeds review_distance"),
     ("version: 1\n", "malformed"),

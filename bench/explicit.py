@@ -1,0 +1,143 @@
+"""`clipguard bench --suite explicit`: calibration on benign media, and speed by batch size.
+
+Calibration. Explicit media is neither committed nor generated, so only the false-positive
+side is measured here, on benign sets built from images that installed packages ship:
+  - `images`: scikit-image's bundled sample images, whole and mirrored;
+  - `crops`: a 3x3 grid of half-size crops of each, which makes close-ups of skin, fur and texture;
+  - `skin`: tight crops of the astronaut's face and neck at several scales, the most skin-heavy
+    benign content available offline (no beach scene ships in any installed package);
+  - `portraits`: the 100 face images of scikit-image's bundled LFW subset;
+  - `clips`: every sampled frame of the demo fixture clips, scored per clip like the gate does.
+The true-positive side rests on the model's published behaviour (see the README).
+
+Speed. Frames/s and ms/frame at batch 1, 8 and 32, against batch 1 measured in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import click
+import numpy as np
+from PIL import Image
+
+from classifiers.explicit import TOP_K, FrameScorer, OpenNsfwOnnx
+from clipguard.config import MediaLimits, Settings
+from fixtures.clips import IMAGES, image, portraits, write_demo_clips
+from pipelines.media import sample_frames
+from policies.engine import load_policy
+
+BATCHES = (1, 8, 32)
+
+
+def grid_crops(img: np.ndarray) -> list[np.ndarray]:
+    h, w = img.shape[:2]
+    ch, cw = h // 2, w // 2
+    return [img[y:y + ch, x:x + cw] for y in (0, h // 4, h - ch) for x in (0, w // 4, w - cw)]
+
+
+def skin_crops() -> list[np.ndarray]:
+    face = image("astronaut")[20:260, 120:330]  # her face, hair line and neck
+    h, w = face.shape[:2]
+    out = []
+    for scale in (1.0, 0.8, 0.6, 0.45):
+        ch, cw = int(h * scale), int(w * scale)
+        for y, x in ((0, 0), ((h - ch) // 2, (w - cw) // 2), (h - ch, w - cw)):
+            out.append(face[y:y + ch, x:x + cw])
+    return out
+
+
+def benign_images() -> dict[str, list[np.ndarray]]:
+    whole = [image(n) for n in IMAGES]
+    return {
+        "images": whole + [np.ascontiguousarray(img[:, ::-1]) for img in whole],
+        "crops": [np.ascontiguousarray(c) for img in whole for c in grid_crops(img)],
+        "skin": [np.ascontiguousarray(c) for c in skin_crops()],
+        "portraits": [np.asarray(Image.fromarray(p).resize((128, 128), Image.Resampling.BICUBIC))
+                      for p in portraits()],
+    }
+
+
+def clip_scores(scorer: FrameScorer, limits: MediaLimits) -> list[tuple[float, float]]:
+    """(top-k mean, max) per demo fixture clip, aggregated the way the explicit signal does."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = []
+        for path in write_demo_clips(Path(tmp)).values():
+            scores = np.sort(scorer.scores([f.rgb for f in sample_frames(path, limits).frames]))
+            out.append((float(scores[-TOP_K:].mean()), float(scores[-1])))
+        return out
+
+
+def profiles() -> dict[str, dict[str, float]]:
+    """The packaged policy's explicit thresholds: the default and each audience's."""
+    config = load_policy().signals["explicit"]
+    return {"default": {"block": config["block"], "review": config["review"]},
+            **{name: {**config, **over} for name, over in config.get("audiences", {}).items()}}
+
+
+def calibration(scorer: FrameScorer, limits: MediaLimits) -> dict:
+    scored = {}
+    for name, frames in benign_images().items():
+        s = scorer.scores(frames)
+        scored[name] = (s, s)  # a single image is a clip of one frame: top-k mean and max are its score
+    per_clip = clip_scores(scorer, limits)
+    scored["clips"] = (np.array([c[0] for c in per_clip]), np.array([c[1] for c in per_clip]))
+    return {"profiles": profiles(), "sets": {name: _row(topk, peak) for name, (topk, peak) in scored.items()}}
+
+
+def _row(topk: np.ndarray, peak: np.ndarray) -> dict:
+    row = {"n": len(peak), "p50": round(float(np.median(peak)), 4), "p99": round(float(np.quantile(peak, 0.99)), 4),
+           "max": round(float(peak.max()), 4)}
+    for name, bar in profiles().items():
+        blocked = topk >= bar["block"]
+        row[name] = {"blocked": int(blocked.sum()), "reviewed": int(((peak >= bar["review"]) & ~blocked).sum())}
+    return row
+
+
+def speed(scorer: FrameScorer, seconds: float = 4.0) -> dict[int, dict[str, float]]:
+    frames = [image(IMAGES[i % len(IMAGES)]) for i in range(max(BATCHES))]
+    out = {}
+    for batch in BATCHES:
+        scorer.scores(frames[:batch])  # warm-up
+        done, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            scorer.scores(frames[:batch])
+            done += batch
+        elapsed = time.perf_counter() - started
+        out[batch] = {"frames_per_s": round(done / elapsed, 1), "ms_per_frame": round(elapsed / done * 1000, 2)}
+    return out
+
+
+def run_explicit_bench(settings: Settings) -> dict:
+    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+    scorer = OpenNsfwOnnx()
+    say(f"[1/2] calibration of {scorer.name} {scorer.version} on benign sets")
+    calib = calibration(scorer, settings.media)
+    say("[2/2] speed at batch sizes " + ", ".join(map(str, BATCHES)) + " (preprocessing included)")
+    fast = speed(scorer)
+    results = {"model": f"{scorer.name} {scorer.version}", "calibration": calib, "speed": fast}
+    settings.home.mkdir(parents=True, exist_ok=True)
+    (settings.home / "bench-explicit.json").write_text(json.dumps(results, indent=2))
+    print_explicit(results)
+    return results
+
+
+def print_explicit(r: dict) -> None:
+    c = r["calibration"]
+    click.echo(f"explicit calibration on benign sets, {r['model']}")
+    for name, bar in c["profiles"].items():
+        click.echo(f"  {name}: block at top-{TOP_K} mean >= {bar['block']}, review at max >= {bar['review']}")
+    names = list(c["profiles"])
+    click.echo(f"{'set':<10} {'n':>5} {'p50':>7} {'p99':>7} {'max':>7}  "
+               + "  ".join(f"{n + ' blocked/reviewed':>24}" for n in names))
+    for name, row in c["sets"].items():
+        counts = "  ".join(f"{row[n]['blocked']:>14}/{row[n]['reviewed']:<9}" for n in names)
+        click.echo(f"{name:<10} {row['n']:>5} {row['p50']:>7.4f} {row['p99']:>7.4f} {row['max']:>7.4f}  {counts}")
+    base = r["speed"][1]["frames_per_s"]
+    click.echo(f"{'batch':<6} {'frames/s':>9} {'ms/frame':>9} {'vs batch 1':>11}")
+    for batch, row in r["speed"].items():
+        click.echo(f"{batch:<6} {row['frames_per_s']:>9.1f} {row['ms_per_frame']:>9.2f} "
+                   f"{row['frames_per_s'] / base:>10.2f}x")
