@@ -117,6 +117,10 @@ class ExplicitBackend:
     weights_dir: Path | None = None   # None: the embedded open_nsfw default
     label: str = "nsfw"
 
+    @property
+    def name(self) -> str:
+        return OpenNsfwOnnx.name if self.weights_dir is None else f"transformers:{self.weights_dir.name}"
+
     def load(self) -> FrameScorer:
         if self.weights_dir is None:
             return OpenNsfwOnnx()
@@ -125,12 +129,12 @@ class ExplicitBackend:
 
 class ExplicitHandler(SignalHandler[FrameScorer]):
     name = "explicit"
-    model_name = "explicit"
-    model_version = "unloaded"
+    model_version = "not loaded"  # what a failure reports; a scored Signal names the loaded version
 
     def __init__(self, backend: ExplicitBackend = ExplicitBackend(), **batching: int):
         super().__init__(**batching)
         self._backend = backend
+        self.model_name = backend.name
 
     def load_model(self) -> FrameScorer:
         return self._backend.load()

@@ -164,6 +164,12 @@ def test_the_transformers_backend_loads_from_a_folder_and_batches(tiny_model_dir
     assert scorer.name == f"transformers:{tiny_model_dir.name}" and "vit/sha256:" in scorer.version
 
 
+def test_a_failed_signal_names_the_configured_model(tiny_model_dir: Path):
+    assert ExplicitHandler().failed("boom").model == "open_nsfw"
+    production = ExplicitHandler(ExplicitBackend(tiny_model_dir))
+    assert production.failed("boom").model == f"transformers:{tiny_model_dir.name}"
+
+
 def test_the_transformers_backend_refuses_an_unknown_label(tiny_model_dir: Path):
     with pytest.raises(ValueError, match="no label 'porn'"):
         ExplicitBackend(tiny_model_dir, "porn").load()
