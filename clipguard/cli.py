@@ -70,15 +70,26 @@ def broker() -> None:
 @click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events.")
 @click.option("--kafka-io", "--kafka_io", "kafka_io", type=click.Choice(["native", "xlang"]), default="native",
               help="native: kafka-python SDF (in-process runners); xlang: Beam's Java Kafka IO (Flink, Dataflow).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
+              help="Serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
-def gate(policy_path: str | None, idle_exit: float | None, kafka_io: str, beam_args: tuple[str, ...]) -> None:
+def gate(policy_path: str | None, idle_exit: float | None, kafka_io: str, metrics_port: int,
+         beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
+    from pipelines.metrics import serve_metrics
 
     settings = Settings.from_env()
     settings.ensure_home()
-    click.echo(f"gate reading {settings.kafka_bootstrap}, registry {redact(settings.database_url)}", err=True)
+    if metrics_port:
+        try:
+            serve_metrics(metrics_port)
+        except OSError as exc:
+            raise RuntimeError(f"cannot serve metrics on 127.0.0.1:{metrics_port} ({exc}); "
+                               "choose another --metrics-port, or 0 for none") from None
+    where = f", metrics on http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""
+    click.echo(f"gate reading {settings.kafka_bootstrap}, registry {redact(settings.database_url)}{where}", err=True)
     run_gate(settings, policy_path, idle_exit, kafka_io, beam_args)
 
 

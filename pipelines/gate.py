@@ -15,6 +15,7 @@ from apache_beam.runners.runner import PipelineResult
 from classifiers.base import SignalHandler
 from clipguard.config import GATE_GROUP, TOPIC_CLIPS, Settings
 from clipguard.contracts import ContractError, DeadLetter, parse_clip_generated
+from pipelines import metrics
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
 from pipelines.media import MediaError, resolve_media
 from pipelines.moderate import ClipWork, Moderate, default_handlers
@@ -30,6 +31,7 @@ class Parse(beam.DoFn):
         self._roots = tuple(roots)
 
     def process(self, record: KafkaRecord) -> Iterator[ClipWork]:
+        metrics.EVENTS.inc()
         received = time.time()
         raw = record.value or b""  # a tombstone (null value) is just an empty, invalid event
         try:

@@ -20,6 +20,8 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from kafka import KafkaConsumer, TopicPartition
 
+from pipelines import metrics
+
 END = 2**62  # an unbounded partition's restriction never reaches this
 # Tansu answers group members within ~3 s with these; the defaults take ~23 s (DESIGN.md).
 CONSUMER_TIMEOUTS = {"max_poll_interval_ms": 3000, "session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
@@ -116,6 +118,7 @@ class ReadPartitions(beam.DoFn):
         consumer = self._consumer_at(source, start)
         tp = TopicPartition(source.topic, source.partition)
         records = consumer.poll(self._poll_ms, max_records=self._max_records).get(tp, [])
+        report_lag(consumer, tp, records[-1].offset + 1 if records else start)
         now = time.monotonic()
         last = self._last_record.setdefault(source, now)
         if records:
@@ -132,6 +135,14 @@ class ReadPartitions(beam.DoFn):
             yield KafkaRecord(record.topic, record.partition, record.offset, record.key, record.value,
                               record.timestamp)
         tracker.defer_remainder(Duration.of(0.01 if records else 0.1))
+
+
+def report_lag(consumer: KafkaConsumer, tp: TopicPartition, next_offset: int) -> None:
+    # highwater() comes from the last fetch response: no extra request. Tansu's watermarks can be
+    # off (DESIGN.md), so this is a gauge for dashboards, never a reason to stop reading.
+    highwater = consumer.highwater(tp)
+    if highwater is not None:
+        metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(max(0, highwater - next_offset))
 
 
 def topic_partitions(bootstrap: str, topic: str) -> list[int]:

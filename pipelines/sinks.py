@@ -18,6 +18,8 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
+from clipguard.contracts import parse_timestamp
+from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
 from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.db import engine_for
@@ -31,6 +33,21 @@ SEND_TIMEOUT_S = 30.0
 def decided_clip(decided: Decided) -> DecidedClip:
     return DecidedClip(decided.decision, decided.event.creator_id,
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features})
+
+
+def count_written(outcome: Decided | Rejected, totals: Counter[str]) -> None:
+    """Metrics for one outcome that is now durably written."""
+    if isinstance(outcome, Rejected):
+        metrics.DEAD_LETTERS.labels(outcome.deadletter.error_code).inc()
+        totals["dead-lettered"] += 1
+        return
+    decision = outcome.decision
+    deciding = decision.reasons[0].signal if decision.verdict != "allow" and decision.reasons else "none"
+    metrics.DECISIONS.labels(decision.verdict, deciding).inc()
+    created = parse_timestamp(outcome.event.created_at, "created_at").timestamp()
+    decided = parse_timestamp(decision.decided_at, "decided_at").timestamp()
+    metrics.END_TO_END_SECONDS.observe(max(0.0, decided - created))
+    totals[decision.verdict] += 1
 
 
 class WriteOutcomes(beam.DoFn):
@@ -55,6 +72,7 @@ class WriteOutcomes(beam.DoFn):
 
     def start_bundle(self) -> None:
         self._sends: list[Any] = []
+        self._written: list[Decided | Rejected] = []
         self._decided: list[DecidedClip] = []
         self._next_offsets: dict[TopicPartition, int] = {}
 
@@ -64,10 +82,9 @@ class WriteOutcomes(beam.DoFn):
             self._sends.append(self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(),
                                                    value=decision.to_json()))
             self._decided.append(decided_clip(outcome))
-            self._totals[decision.verdict] += 1
         else:
             self._sends.append(self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json()))
-            self._totals["dead-lettered"] += 1
+        self._written.append(outcome)
         source = outcome.source
         if self._commit_offsets and "partition" in source:
             tp = TopicPartition(source["topic"], source["partition"])
@@ -85,6 +102,8 @@ class WriteOutcomes(beam.DoFn):
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:
             self._sink_timer.since(started, clips=len(self._decided))
+        for outcome in self._written:
+            count_written(outcome, self._totals)
         if time.monotonic() - self._reported_at >= PROGRESS_EVERY_S:
             self._reported_at = time.monotonic()
             log.info("gate so far: %s", ", ".join(f"{n} {k}" for k, n in sorted(self._totals.items())) or "idle")

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from clipguard.config import GATE_GROUP, TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
+from clipguard.config import GATE_GROUP, TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.contracts import ClipGenerated, parse_decision
 from pipelines.kafka_io import read_topic_until, topic_partitions
 
@@ -27,9 +25,15 @@ def publish(bootstrap: str, values: list[bytes]) -> None:
     producer.close()
 
 
-def start_gate(settings: Settings, log: Path, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "clipguard", "gate", *args], env=settings.to_env(),
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+def scrape(port: int) -> dict[tuple[str, tuple], float]:
+    """Every sample on the gate's /metrics, keyed by (name, sorted labels)."""
+    from urllib.request import urlopen
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    return {(s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text) for s in family.samples}
 
 
 def decisions(bootstrap: str, clip_ids: set[str], timeout_s: float = 120) -> dict[str, dict]:

@@ -72,3 +72,16 @@ def test_the_demo_refuses_a_busy_port(tmp_path: Path, bootstrap: str):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1].startswith("clipguard: error: ")
     assert "already in use" in result.stderr
+
+
+def test_the_gate_refuses_a_busy_metrics_port(settings: Settings):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = clipguard(["gate", "--metrics-port", str(port)], settings, timeout=60)
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("clipguard: error: cannot serve metrics") and "--metrics-port" in last

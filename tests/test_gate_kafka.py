@@ -6,15 +6,18 @@ from __future__ import annotations
 import base64
 import json
 import signal
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from clipguard.broker import free_port
 from clipguard.config import Settings
+from clipguard.demo import start_gate
 from registry.db import engine_for
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, dead_letters, decisions, publish, start_gate
+from tests.gate_helpers import await_committed, clip_event, dead_letters, decisions, publish, scrape
 
 
 @pytest.fixture
@@ -45,7 +48,8 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
     }
     publish(s.kafka_bootstrap, [clip_event("before", clips_dir / "coffee-pan.mp4"), *dead,
                                 *(e for e, _ in reviewed.values())])
-    gate = start_gate(s, tmp_path / "gate.log")
+    port = free_port()
+    gate = start_gate(s, log=tmp_path / "gate.log", metrics_port=port)
     try:
         got = decisions(s.kafka_bootstrap, {"before", *reviewed})
         letters = dead_letters(s.kafka_bootstrap, len(dead))
@@ -54,6 +58,7 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
         got.update(decisions(s.kafka_bootstrap, {"after"}))
         committed = await_committed(s.kafka_bootstrap, 1 + len(dead) + len(reviewed) + 1)
         assert gate.poll() is None, (tmp_path / "gate.log").read_text()[-2000:]
+        samples = scrape(port)
     finally:
         gate.terminate()
         gate.wait(timeout=30)
@@ -69,6 +74,22 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
     assert stored == {k: v["verdict"] for k, v in got.items()}
     assert committed == 1 + len(dead) + len(reviewed) + 1
 
+    # /metrics counted exactly what was sent and written.
+    def value(name: str, **labels: str) -> float:
+        return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    assert value("clipguard_gate_events_total") == committed
+    assert value("clipguard_gate_decisions_total", verdict="allow", signal="none") == 2
+    assert value("clipguard_gate_decisions_total", verdict="review", signal="media") == len(reviewed)
+    for code, n in Counter(dead.values()).items():
+        assert value("clipguard_gate_dead_letters_total", code=code) == n
+    for stage in ("decode", "signal_character", "signal_explicit", "policy", "sinks"):
+        assert value("clipguard_gate_stage_seconds_count", stage=stage) > 0, stage
+    assert value("clipguard_gate_stage_seconds_count", stage="decode") == 2  # only two clips were readable
+    assert value("clipguard_gate_end_to_end_seconds_count") == 2 + len(reviewed)
+    lags = {k: v for k, v in samples.items() if k[0] == "clipguard_gate_consumer_lag"}
+    assert len(lags) == 3 and all(v >= 0 for v in lags.values())
+
 
 def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: Settings, clips_dir: Path,
                                                                   tmp_path: Path):
@@ -78,7 +99,7 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
     events = {f"clip-{i:03d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(48)}
     publish(s.kafka_bootstrap, [clip_event(c, p) for c, p in events.items()])
     log = tmp_path / "gate.log"
-    first = start_gate(s, log)
+    first = start_gate(s, log=log)
     try:
         decisions(s.kafka_bootstrap, set(list(events)[:1]), timeout_s=120)  # it is mid-stream now
     finally:
@@ -87,7 +108,7 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
     decided_before_restart = len(DecisionStore(engine_for(s.database_url)).all())
     assert decided_before_restart < len(events), "the gate finished before it was killed; nothing was tested"
 
-    second = start_gate(s, log, "--idle-exit", "5")
+    second = start_gate(s, "--idle-exit", "5", log=log)
     try:
         got = decisions(s.kafka_bootstrap, set(events), timeout_s=180)
         committed = await_committed(s.kafka_bootstrap, len(events))
