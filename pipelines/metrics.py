@@ -28,3 +28,15 @@ CONSUMER_LAG = Gauge("clipguard_gate_consumer_lag", "Records behind the partitio
 def serve_metrics(port: int, host: str = "127.0.0.1") -> None:
     """Serve /metrics on host:port in a background thread; OSError if the port is taken."""
     start_http_server(port, addr=host)
+
+
+def written_so_far() -> dict[str, int]:
+    """Outcomes written by this process, by verdict and "dead-lettered", for the progress line."""
+    totals: dict[str, int] = {}
+    for counter, key in ((DECISIONS, "verdict"), (DEAD_LETTERS, None)):
+        for family in counter.collect():
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    name = sample.labels[key] if key else "dead-lettered"
+                    totals[name] = totals.get(name, 0) + int(sample.value)
+    return totals

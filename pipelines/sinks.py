@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -35,11 +34,10 @@ def decided_clip(decided: Decided) -> DecidedClip:
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features})
 
 
-def count_written(outcome: Decided | Rejected, totals: Counter[str]) -> None:
+def count_written(outcome: Decided | Rejected) -> None:
     """Metrics for one outcome that is now durably written."""
     if isinstance(outcome, Rejected):
         metrics.DEAD_LETTERS.labels(outcome.deadletter.error_code).inc()
-        totals["dead-lettered"] += 1
         return
     decision = outcome.decision
     deciding = decision.reasons[0].signal if decision.verdict != "allow" and decision.reasons else "none"
@@ -47,7 +45,6 @@ def count_written(outcome: Decided | Rejected, totals: Counter[str]) -> None:
     created = parse_timestamp(outcome.event.created_at, "created_at").timestamp()
     decided = parse_timestamp(decision.decided_at, "decided_at").timestamp()
     metrics.END_TO_END_SECONDS.observe(max(0.0, decided - created))
-    totals[decision.verdict] += 1
 
 
 class WriteOutcomes(beam.DoFn):
@@ -63,7 +60,6 @@ class WriteOutcomes(beam.DoFn):
         self._committer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
                                         enable_auto_commit=False, **CONSUMER_TIMEOUTS)
         self._store = DecisionStore(engine_for(self._database_url))
-        self._totals: Counter[str] = Counter()
         self._reported_at = time.monotonic()
 
     def teardown(self) -> None:
@@ -103,7 +99,8 @@ class WriteOutcomes(beam.DoFn):
         if self._decided:
             self._sink_timer.since(started, clips=len(self._decided))
         for outcome in self._written:
-            count_written(outcome, self._totals)
+            count_written(outcome)
         if time.monotonic() - self._reported_at >= PROGRESS_EVERY_S:
             self._reported_at = time.monotonic()
-            log.info("gate so far: %s", ", ".join(f"{n} {k}" for k, n in sorted(self._totals.items())) or "idle")
+            totals = metrics.written_so_far()
+            log.info("gate so far: %s", ", ".join(f"{n} {k}" for k, n in sorted(totals.items())) or "idle")

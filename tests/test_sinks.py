@@ -1,10 +1,9 @@
 """WriteOutcomes' ordering rule, with fakes for the collaborators around it: an offset is committed
 only after its decision is acknowledged by Kafka and written to the registry."""
 
-from collections import Counter
-
 import pytest
 from kafka.errors import KafkaTimeoutError
+from prometheus_client import REGISTRY
 
 from clipguard.contracts import ClipGenerated, Decision
 from pipelines.moderate import Decided
@@ -52,7 +51,7 @@ def decided(clip_id: str, offset: int) -> Decided:
 def sink(producer: Producer, log: list) -> WriteOutcomes:
     out = WriteOutcomes("127.0.0.1:1", "sqlite://", "g")
     out._producer, out._store, out._committer = producer, Recorder(log), Recorder(log)
-    out._totals, out._reported_at = Counter(), float("inf")
+    out._reported_at = float("inf")
     return out
 
 
@@ -66,11 +65,27 @@ def test_offsets_are_committed_after_kafka_and_the_registry():
     assert log == [("registry", ["c0", "c1", "c2"]), ("commit", {2: 8})]
 
 
+def allowed_count() -> float:
+    return REGISTRY.get_sample_value("clipguard_gate_decisions_total", {"verdict": "allow", "signal": "none"}) or 0
+
+
 def test_a_failed_send_fails_the_bundle_and_commits_nothing():
     log: list = []
+    before = allowed_count()
     out = sink(Producer(error=KafkaTimeoutError("broker gone")), log)
     out.start_bundle()
     list(out.process(decided("c1", 4)))
     with pytest.raises(KafkaTimeoutError):
         out.finish_bundle()
     assert log == []
+    assert allowed_count() == before  # nothing counted as decided either
+
+
+def test_written_outcomes_are_counted_once_durable():
+    before = allowed_count()
+    out = sink(Producer(), [])
+    out.start_bundle()
+    list(out.process(decided("c1", 4)))
+    assert allowed_count() == before
+    out.finish_bundle()
+    assert allowed_count() == before + 1
