@@ -20,7 +20,7 @@ from clipguard.broker import ensure_topics, start_broker
 from clipguard.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
 from clipguard.contracts import ClipGenerated, isoformat, parse_decision, utcnow
 from clipguard.report import write_report
-from fixtures.clips import DEMO_CLIPS, image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from fixtures.clips import image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from pipelines.kafka_io import read_topic_until
 from registry.db import migrate
 from registry.store import ClaimStore
@@ -132,10 +132,9 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> None:
 
 
 def print_table(decisions: dict[str, dict], dead: list[dict]) -> None:
-    about = {c.name: c.about for c in DEMO_CLIPS}
-    click.echo(f"{'clip':<20} {'verdict':<9} reason")
+    click.echo(f"{'clip':<20} {'verdict':<9} first reason")
     for clip_id, d in sorted(decisions.items()):
-        reason = d["reasons"][0]["detail"] if d["reasons"] else f"no signal fired ({about.get(clip_id, '')})"
+        reason = d["reasons"][0]["detail"] if d["reasons"] else "-"
         click.echo(f"{clip_id:<20} {d['verdict']:<9} {reason[:100]}")
     for letter in dead:
         click.echo(f"{'(dead letter)':<20} {'-':<9} {letter['error_code']}: {letter['reason'][:90]}")
