@@ -24,12 +24,12 @@ import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 
 from clipguard.broker import ensure_topics, free_port, start_broker
-from clipguard.config import TOPIC_CLIPS, TOPIC_DECISIONS, MediaLimits, Settings
-from clipguard.contracts import ClipGenerated, isoformat, parse_decision, parse_timestamp, utcnow
+from clipguard.config import TOPIC_CLIPS, MediaLimits, Settings
+from clipguard.contracts import ClipGenerated, isoformat, parse_timestamp, utcnow
 from clipguard.demo import seed, start_gate
 from fixtures.clips import IMAGES, Shot, write_clip
 from pipelines.gate import run_gate
-from pipelines.kafka_io import read_topic_until
+from pipelines.kafka_io import read_decisions
 from pipelines.media import sample_frames
 from pipelines.moderate import NAMESPACE
 
@@ -74,10 +74,7 @@ def send(producer, clips: list[Path], tag: str, count: int) -> dict[str, float]:
 
 
 def decided(settings: Settings, ids: list[str], timeout_s: float = 600) -> list[dict]:
-    want = set(ids)
-    raw = read_topic_until(settings.kafka_bootstrap, TOPIC_DECISIONS,
-                           lambda vs: want <= {parse_decision(v).clip_id for v in vs}, timeout_s)
-    latest = {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
+    latest = read_decisions(settings.kafka_bootstrap, set(ids), timeout_s)
     return [latest[i] for i in ids]
 
 

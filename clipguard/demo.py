@@ -17,11 +17,11 @@ from kafka import KafkaProducer
 
 from classifiers.characters import hash_frame
 from clipguard.broker import ensure_topics, start_broker
-from clipguard.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
-from clipguard.contracts import ClipGenerated, isoformat, parse_decision, utcnow
+from clipguard.config import TOPIC_CLIPS, Settings
+from clipguard.contracts import ClipGenerated, isoformat, utcnow
 from clipguard.report import write_report
 from fixtures.clips import image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
-from pipelines.kafka_io import read_topic_until
+from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.db import migrate
 from registry.store import ClaimStore
 
@@ -88,19 +88,17 @@ def start_gate(settings: Settings, *args: str, log: Path | None = None, metrics_
 
 def await_outcomes(settings: Settings, clip_ids: set[str], n_bad: int, timeout_s: float,
                    gate: subprocess.Popen) -> tuple[dict[str, dict], list[dict]]:
-    def progress(values: list[bytes]) -> None:
-        decided = {parse_decision(v).clip_id for v in values} & clip_ids
-        click.echo(f"  decided {len(decided)}/{len(clip_ids)} clips", err=True)
+    shown = [-1]
 
-    def all_decided(values: list[bytes]) -> bool:
+    def watch(decided: set[str]) -> None:
         if gate.poll() is not None:
             raise RuntimeError(f"the gate exited with status {gate.returncode}; see {settings.home / 'gate.log'}")
-        return clip_ids <= {parse_decision(v).clip_id for v in values}
+        if len(decided) != shown[0]:
+            shown[0] = len(decided)
+            click.echo(f"  decided {len(decided)}/{len(clip_ids)} clips", err=True)
 
-    raw = read_topic_until(settings.kafka_bootstrap, TOPIC_DECISIONS, all_decided, timeout_s, progress)
-    decisions = {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
-    dead = read_topic_until(settings.kafka_bootstrap, TOPIC_DEADLETTER, lambda v: len(v) >= n_bad, timeout_s)
-    return decisions, [json.loads(v) for v in dead]
+    decisions = read_decisions(settings.kafka_bootstrap, clip_ids, timeout_s, watch)
+    return decisions, read_dead_letters(settings.kafka_bootstrap, n_bad, timeout_s)
 
 
 def run_demo(settings: Settings, timeout_s: float = 300.0) -> None:

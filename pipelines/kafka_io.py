@@ -10,6 +10,7 @@ cross-language Kafka IO instead.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 from typing import NamedTuple
@@ -20,6 +21,8 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from kafka import KafkaConsumer, TopicPartition
 
+from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
+from clipguard.contracts import parse_decision
 from pipelines import metrics
 
 END = 2**62  # an unbounded partition's restriction never reaches this
@@ -168,8 +171,7 @@ class ReadFromKafkaPartitions(beam.PTransform):
                 | "Read" >> beam.ParDo(ReadPartitions(self._idle_exit_s)))
 
 
-def read_topic_until(bootstrap: str, topic: str, done: Callable[[list[bytes]], bool], timeout_s: float,
-                     on_progress: Callable[[list[bytes]], None] | None = None) -> list[bytes]:
+def read_topic_until(bootstrap: str, topic: str, done: Callable[[list[bytes]], bool], timeout_s: float) -> list[bytes]:
     """Every value on `topic` from the beginning, until `done(values)` holds; TimeoutError if it never does.
 
     It never stops at the broker's reported end offset, which Tansu can get wrong.
@@ -186,10 +188,27 @@ def read_topic_until(bootstrap: str, topic: str, done: Callable[[list[bytes]], b
                 raise TimeoutError(f"{topic} did not reach the expected state within {timeout_s:.0f}s "
                                    f"({len(values)} messages read)")
             batch = consumer.poll(200)
-            fresh = [r.value for records in batch.values() for r in records]
-            values += fresh
-            if fresh and on_progress:
-                on_progress(values)
+            values += [r.value for records in batch.values() for r in records]
         return values
     finally:
         consumer.close()
+
+
+def read_decisions(bootstrap: str, clip_ids: set[str], timeout_s: float,
+                   on_poll: Callable[[set[str]], None] | None = None) -> dict[str, dict]:
+    """The latest decision per clip on the decisions topic, once each of `clip_ids` has one.
+    `on_poll` sees which of them are decided after every poll; it may raise to give up early."""
+    def done(values: list[bytes]) -> bool:
+        decided = {parse_decision(v).clip_id for v in values}
+        if on_poll:
+            on_poll(decided & clip_ids)
+        return clip_ids <= decided
+
+    raw = read_topic_until(bootstrap, TOPIC_DECISIONS, done, timeout_s)
+    return {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
+
+
+def read_dead_letters(bootstrap: str, count: int, timeout_s: float) -> list[dict]:
+    """The first `count` records on the dead-letter topic, decoded."""
+    raw = read_topic_until(bootstrap, TOPIC_DEADLETTER, lambda values: len(values) >= count, timeout_s)
+    return [json.loads(v) for v in raw]

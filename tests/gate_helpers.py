@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from clipguard.config import GATE_GROUP, TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS
-from clipguard.contracts import ClipGenerated, parse_decision
-from pipelines.kafka_io import read_topic_until, topic_partitions
+from clipguard.config import GATE_GROUP, TOPIC_CLIPS
+from clipguard.contracts import ClipGenerated
+from pipelines.kafka_io import topic_partitions
 
 
 def clip_event(clip_id: str, path: Path, **attrs) -> bytes:
@@ -34,18 +33,6 @@ def scrape(port: int) -> dict[tuple[str, tuple], float]:
     text = urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
     return {(s.name, tuple(sorted(s.labels.items()))): s.value
             for family in text_string_to_metric_families(text) for s in family.samples}
-
-
-def decisions(bootstrap: str, clip_ids: set[str], timeout_s: float = 120) -> dict[str, dict]:
-    """The latest decision per clip from the decisions topic, once all of `clip_ids` have one."""
-    raw = read_topic_until(bootstrap, TOPIC_DECISIONS,
-                           lambda vs: clip_ids <= {parse_decision(v).clip_id for v in vs}, timeout_s)
-    return {d.clip_id: d.to_dict() for d in map(parse_decision, raw)}
-
-
-def dead_letters(bootstrap: str, count: int, timeout_s: float = 120) -> list[dict]:
-    return [json.loads(v) for v in read_topic_until(bootstrap, TOPIC_DEADLETTER, lambda vs: len(vs) >= count,
-                                                     timeout_s)]
 
 
 def await_committed(bootstrap: str, count: int, timeout_s: float = 60) -> int:

@@ -15,9 +15,10 @@ import pytest
 from clipguard.broker import free_port
 from clipguard.config import Settings
 from clipguard.demo import start_gate
+from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.db import engine_for
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, dead_letters, decisions, publish, scrape
+from tests.gate_helpers import await_committed, clip_event, publish, scrape
 
 
 @pytest.fixture
@@ -51,11 +52,11 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
     port = free_port()
     gate = start_gate(s, log=tmp_path / "gate.log", metrics_port=port)
     try:
-        got = decisions(s.kafka_bootstrap, {"before", *reviewed})
-        letters = dead_letters(s.kafka_bootstrap, len(dead))
+        got = read_decisions(s.kafka_bootstrap, {"before", *reviewed}, timeout_s=120)
+        letters = read_dead_letters(s.kafka_bootstrap, len(dead), timeout_s=120)
         # Still alive after all that: a clip sent now is decided by the same process.
         publish(s.kafka_bootstrap, [clip_event("after", clips_dir / "rocket-launch.mp4")])
-        got.update(decisions(s.kafka_bootstrap, {"after"}))
+        got.update(read_decisions(s.kafka_bootstrap, {"after"}, timeout_s=120))
         committed = await_committed(s.kafka_bootstrap, 1 + len(dead) + len(reviewed) + 1)
         assert gate.poll() is None, (tmp_path / "gate.log").read_text()[-2000:]
         samples = scrape(port)
@@ -101,7 +102,7 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
     log = tmp_path / "gate.log"
     first = start_gate(s, log=log)
     try:
-        decisions(s.kafka_bootstrap, set(list(events)[:1]), timeout_s=120)  # it is mid-stream now
+        read_decisions(s.kafka_bootstrap, set(list(events)[:1]), timeout_s=120)  # it is mid-stream now
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=30)
@@ -110,7 +111,7 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
 
     second = start_gate(s, "--idle-exit", "5", log=log)
     try:
-        got = decisions(s.kafka_bootstrap, set(events), timeout_s=180)
+        got = read_decisions(s.kafka_bootstrap, set(events), timeout_s=180)
         committed = await_committed(s.kafka_bootstrap, len(events))
     finally:
         second.terminate()
