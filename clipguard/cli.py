@@ -141,6 +141,74 @@ def demo(timeout: float) -> None:
 
 
 @cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False),
+              help="The gate's policy file, for the bars the console shows beside scores.")
+@user_errors
+def serve(host: str, port: int, policy_path: str | None) -> None:
+    """Serve the REST APIs, the analysts' console, /healthz and /metrics."""
+    import uvicorn
+
+    from service.app import create_app
+
+    settings = Settings.from_env()
+    settings.ensure_home()
+    app = create_app(settings, policy_path=policy_path)
+    click.echo(f"serving http://{host}:{port}/console, registry {redact(settings.database_url)}", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.group()
+def users() -> None:
+    """Accounts for the console and the REST APIs."""
+
+
+@users.command("add")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["platform", "rights_holder", "cameo_owner", "analyst",
+                                                          "admin"]))
+@click.option("--password-stdin", is_flag=True, help="Read the console password from the first line of stdin.")
+@click.option("--token", "with_token", is_flag=True, help="Also issue an API token and print it (shown once).")
+@user_errors
+def users_add(name: str, role: str, password_stdin: bool, with_token: bool) -> None:
+    """Create an account. Console users need a password; API clients need --token."""
+    accounts = _accounts()
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    accounts.add(name, role, password)
+    click.echo(f"account {name} ({role}) created{'' if password else ', without a console password'}", err=True)
+    if with_token:
+        click.echo(accounts.issue_token(name))
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, help="Narrow the token to these scopes; default: the role's.")
+@click.option("--days", type=click.FloatRange(min=0, min_open=True), default=90.0, show_default=True)
+@user_errors
+def users_token(name: str, scopes: tuple[str, ...], days: float) -> None:
+    """Issue an API token for an account and print it (the only time it is shown)."""
+    import datetime as dt
+
+    click.echo(_accounts().issue_token(name, frozenset(scopes) or None, dt.timedelta(days=days)))
+
+
+@users.command("revoke")
+@click.argument("name")
+@user_errors
+def users_revoke(name: str) -> None:
+    """Revoke every API token of an account."""
+    click.echo(f"revoked {_accounts().revoke_tokens(name)} token(s) of {name}", err=True)
+
+
+def _accounts():
+    from registry.accounts import AccountStore
+    from registry.db import migrate
+
+    return AccountStore(migrate(Settings.from_env().database_url))
+
+
+@cli.command()
 @click.option("--suite", type=click.Choice(["gate", "explicit", "all"]), default="all",
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")

@@ -43,6 +43,10 @@ class Settings:
     # "explicit" label. None: the embedded open_nsfw model.
     explicit_model_dir: Path | None = None
     explicit_label: str = "nsfw"
+    # Thumbnails of the sampled frames are kept for clips decided with these verdicts, so an
+    # analyst can see them, and deleted after the retention period.
+    keep_frames_for: tuple[str, ...] = ("review", "block")
+    frame_retention_days: float = 30.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -60,6 +64,8 @@ class Settings:
             ),
             explicit_model_dir=_model_dir("CLIPGUARD_EXPLICIT_MODEL_DIR"),
             explicit_label=os.environ.get("CLIPGUARD_EXPLICIT_LABEL", "nsfw"),
+            keep_frames_for=_verdicts("CLIPGUARD_KEEP_FRAMES_FOR", ("review", "block")),
+            frame_retention_days=_positive("CLIPGUARD_FRAME_RETENTION_DAYS", float, 30.0),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -69,7 +75,9 @@ class Settings:
                 "CLIPGUARD_MEDIA_ROOTS": ":".join(str(r) for r in self.media_roots),
                 "CLIPGUARD_SAMPLE_FPS": str(self.media.sample_fps), "CLIPGUARD_MAX_FRAMES": str(self.media.max_frames),
                 "CLIPGUARD_EXPLICIT_MODEL_DIR": str(self.explicit_model_dir or ""),
-                "CLIPGUARD_EXPLICIT_LABEL": self.explicit_label}
+                "CLIPGUARD_EXPLICIT_LABEL": self.explicit_label,
+                "CLIPGUARD_KEEP_FRAMES_FOR": ",".join(self.keep_frames_for),
+                "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days)}
 
     def ensure_home(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
@@ -95,3 +103,14 @@ def _positive(name: str, kind: type, default: float) -> float:
     if not value > 0:
         raise ValueError(f"{name} must be a positive {kind.__name__}, got {raw!r}")
     return value
+
+
+def _verdicts(name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    chosen = tuple(v.strip() for v in raw.split(",") if v.strip())
+    unknown = sorted(set(chosen) - {"allow", "review", "block", "takedown"})
+    if unknown:
+        raise ValueError(f"{name} names unknown verdict(s) {', '.join(unknown)}; use allow, review, block, takedown")
+    return chosen

@@ -22,8 +22,9 @@ from clipguard.contracts import ClipGenerated, isoformat, utcnow
 from clipguard.report import write_report
 from fixtures.clips import image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from pipelines.kafka_io import read_dead_letters, read_decisions
+from pipelines.media import thumbnail_jpeg
 from registry.db import migrate
-from registry.store import ClaimStore
+from registry.store import ClaimStore, NewReference
 
 DEMO_CREATOR = "demo-creator"
 DEMO_HOLDER = "demo-studio"
@@ -53,8 +54,10 @@ def seed(settings: Settings) -> None:
     """The demo's claimed work: the cat image, held by a demo studio, blocked on sight."""
     claims = ClaimStore(migrate(settings.database_url))
     if claims.find(DEMO_HOLDER, DEMO_CLAIM) is None:
-        ref = hash_frame(image("chelsea"))
-        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", [("skimage chelsea", ref.pdq, ref.phash)])
+        cat = image("chelsea")
+        ref = hash_frame(cat)
+        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block",
+                   [NewReference("skimage chelsea", ref.pdq, ref.phash, thumbnail_jpeg(cat))])
 
 
 def write_media(settings: Settings) -> dict[str, Path]:

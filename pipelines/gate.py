@@ -96,5 +96,6 @@ def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: fl
          | "Read" >> source
          | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size))
          | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
-                                               commit_offsets=native)))
+                                               commit_offsets=native,
+                                               keep_frames_for=settings.keep_frames_for)))
     return pipeline.result

@@ -7,6 +7,7 @@ capped per clip, so a cut-in of a few seconds of claimed footage is not skipped.
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from urllib.parse import unquote, urlparse
 
 import av
 import numpy as np
+from PIL import Image
 
 from clipguard.config import MediaLimits
 
@@ -161,3 +163,15 @@ def _cap(frames: list[Frame], limit: int) -> tuple[Frame, ...]:
     room = limit - len(cuts)
     spread = [rest[round(i * (len(rest) - 1) / max(1, room - 1))] for i in range(room)] if room else []
     return tuple(sorted({f.index: f for f in cuts + spread}.values(), key=lambda f: f.index))
+
+
+THUMBNAIL_MAX_SIDE = 320
+
+
+def thumbnail_jpeg(rgb: np.ndarray, max_side: int = THUMBNAIL_MAX_SIDE) -> bytes:
+    """A small JPEG of one frame, for the analyst's view of the evidence."""
+    image = Image.fromarray(rgb)
+    image.thumbnail((max_side, max_side))
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=80)
+    return out.getvalue()

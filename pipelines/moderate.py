@@ -53,6 +53,7 @@ class Decided:
     event: ClipGenerated
     signals: dict[str, Signal]
     source: dict[str, Any]
+    clip: SampledClip | None = None     # the sampled frames, for thumbnails
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,7 @@ class Decide(beam.DoFn):
             latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
         )
         self._policy_timer.since(started)
-        yield Decided(decision, work.event, work.signals, work.source)
+        yield Decided(decision, work.event, work.signals, work.source, work.clip)
 
 
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:

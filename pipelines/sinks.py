@@ -7,6 +7,7 @@ offsets at or behind what was durably written: a restart replays, never skips.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterator
@@ -20,18 +21,23 @@ from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.contracts import parse_timestamp
 from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
+from pipelines.media import thumbnail_jpeg
 from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.db import engine_for
-from registry.store import DecidedClip, DecisionStore
+from registry.store import DecidedClip, DecisionStore, StoredFrame
 
 log = logging.getLogger("clipguard.gate")
 PROGRESS_EVERY_S = 30.0
 SEND_TIMEOUT_S = 30.0
 
 
-def decided_clip(decided: Decided) -> DecidedClip:
-    return DecidedClip(decided.decision, decided.event.creator_id,
-                       {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features})
+def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedClip:
+    frames = ()
+    if decided.clip is not None and decided.decision.verdict in keep_frames_for:
+        frames = tuple(StoredFrame(f.index, f.t, thumbnail_jpeg(f.rgb)) for f in decided.clip.frames)
+    return DecidedClip(decided.decision, json.loads(decided.event.to_json()),
+                       {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features},
+                       frames)
 
 
 def count_written(outcome: Decided | Rejected) -> None:
@@ -48,8 +54,10 @@ def count_written(outcome: Decided | Rejected) -> None:
 
 
 class WriteOutcomes(beam.DoFn):
-    def __init__(self, bootstrap: str, database_url: str, group: str, commit_offsets: bool = True):
+    def __init__(self, bootstrap: str, database_url: str, group: str, commit_offsets: bool = True,
+                 keep_frames_for: tuple[str, ...] = ("review", "block")):
         self._commit_offsets = commit_offsets
+        self._keep_frames_for = keep_frames_for
         self._bootstrap = bootstrap
         self._database_url = database_url
         self._group = group
@@ -77,7 +85,7 @@ class WriteOutcomes(beam.DoFn):
             decision = outcome.decision
             self._sends.append(self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(),
                                                    value=decision.to_json()))
-            self._decided.append(decided_clip(outcome))
+            self._decided.append(decided_clip(outcome, self._keep_frames_for))
         else:
             self._sends.append(self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json()))
         self._written.append(outcome)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, String
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -55,3 +55,114 @@ class ClaimReferenceRow(Base):
     label: Mapped[str] = mapped_column(String(256))
     pdq: Mapped[str] = mapped_column(String(64))
     phash: Mapped[str] = mapped_column(String(16))
+    # A small JPEG of the reference, shown beside the matched frame in the console.
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class DecisionHistoryRow(Base):
+    """Every decision ever made for a clip, append-only: gate, retroscan and analyst."""
+
+    __tablename__ = "decision_history"
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    clip_id: Mapped[str] = mapped_column(String(128), index=True)
+    source: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ClipRow(Base):
+    """The `clip.generated/1` event behind a decision, for the analyst's view of prompt and creator."""
+
+    __tablename__ = "clips"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    creator_id: Mapped[str] = mapped_column(String(128), index=True)
+    event: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class FrameRow(Base):
+    """A JPEG thumbnail of a sampled frame, kept for clips an analyst may need to look at."""
+
+    __tablename__ = "clip_frames"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    frame_index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    t: Mapped[float] = mapped_column(Float)
+    jpeg: Mapped[bytes] = mapped_column(LargeBinary)
+    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class AccountRow(Base):
+    __tablename__ = "accounts"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ApiTokenRow(Base):
+    """A bearer token: the public id finds the row, the secret's SHA-256 is compared."""
+
+    __tablename__ = "api_tokens"
+    token_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    account: Mapped[str] = mapped_column(ForeignKey("accounts.name", ondelete="CASCADE"), index=True)
+    secret_sha256: Mapped[str] = mapped_column(String(64))
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+class SessionRow(Base):
+    """A console login. Only the SHA-256 of the cookie value is stored."""
+
+    __tablename__ = "console_sessions"
+    session_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account: Mapped[str] = mapped_column(ForeignKey("accounts.name", ondelete="CASCADE"), index=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LoginFailureRow(Base):
+    __tablename__ = "login_failures"
+    failure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class ReviewItemRow(Base):
+    """One piece of analyst work: a `review` decision, an owner's removal request or a dispute."""
+
+    __tablename__ = "review_items"
+    # A replayed gate decision must not queue the same clip twice for the same reason.
+    __table_args__ = (Index("one_open_item_per_clip_and_kind", "clip_id", "kind", unique=True,
+                            postgresql_where=text("status <> 'done'"), sqlite_where=text("status <> 'done'")),)
+    item_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    clip_id: Mapped[str] = mapped_column(String(128), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16), index=True)   # open | claimed | done
+    escalated: Mapped[bool] = mapped_column(Boolean, default=False)
+    summary: Mapped[str] = mapped_column(String(512))
+    filed_by: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
+
+
+class AuditRow(Base):
+    """Append-only: who did what to which clip, when, and the state before and after."""
+
+    __tablename__ = "audit_log"
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    action: Mapped[str] = mapped_column(String(32))
+    clip_id: Mapped[str | None] = mapped_column(String(128), index=True, nullable=True)
+    item_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    note: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clipguard.contracts import Decision, parse_timestamp
 from registry.db import engine_for
-from registry.models import ClaimReferenceRow, ClaimRow, ClipSignalRow, DecisionRow
+from registry.models import (
+    ClaimReferenceRow,
+    ClaimRow,
+    ClipRow,
+    ClipSignalRow,
+    DecisionHistoryRow,
+    DecisionRow,
+    FrameRow,
+)
+from registry.review import enqueue, record_history
 
 CLAIM_ACTIONS = ("review", "block", "takedown")
 # Signals are kept for clips that are, or may become, visible: retroscan re-checks exactly those.
@@ -32,23 +41,39 @@ def _upsert(session: Session, row_type: type, values: list[dict[str, Any]], keys
 
 
 @dataclass(frozen=True)
+class StoredFrame:
+    index: int
+    t: float
+    jpeg: bytes
+
+
+@dataclass(frozen=True)
 class DecidedClip:
     """What the gate persists for one clip."""
 
     decision: Decision
-    creator_id: str
+    event: dict[str, Any]                              # the clip.generated/1 body
     features: dict[str, tuple[str, dict[str, Any]]]   # signal -> (model_version, features)
+    frames: tuple[StoredFrame, ...] = ()              # thumbnails, where the settings keep them
+
+    @property
+    def creator_id(self) -> str:
+        return self.event["creator_id"]
 
 
 class DecisionStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def record(self, clips: Iterable[DecidedClip]) -> None:
-        """Upsert by clip_id in one transaction. A gate replay never overwrites an analyst's call."""
-        decisions, signals = [], []
+    def record(self, clips: Sequence[DecidedClip]) -> None:
+        """Upsert by clip_id in one transaction. A gate replay never overwrites an analyst's call,
+        adds no second gate entry to the history, and queues nothing twice."""
+        decisions, signals, events, frames = [], [], [], []
         now = dt.datetime.now(dt.UTC)
         for clip in clips:
+            events.append({"clip_id": clip.decision.clip_id, "creator_id": clip.creator_id, "event": clip.event})
+            frames += [{"clip_id": clip.decision.clip_id, "frame_index": f.index, "t": f.t, "jpeg": f.jpeg,
+                        "stored_at": now} for f in clip.frames]
             d = clip.decision
             decisions.append({"clip_id": d.clip_id, "creator_id": clip.creator_id, "verdict": d.verdict,
                               "source": d.source, "policy_version": d.policy_version,
@@ -61,6 +86,47 @@ class DecisionStore:
             _upsert(session, DecisionRow, decisions, ["clip_id"],
                     only_where=DecisionRow.source == "gate")
             _upsert(session, ClipSignalRow, signals, ["clip_id", "signal"])
+            _upsert(session, ClipRow, events, ["clip_id"])
+            _upsert(session, FrameRow, frames, ["clip_id", "frame_index"])
+            first_seen = self._first_gate_decisions(session, [c.decision for c in clips])
+            record_history(session, first_seen)
+            for d in first_seen:
+                if d.verdict == "review":
+                    enqueue(session, d.clip_id, "review", "; ".join(r.detail for r in d.reasons)[:512], "gate",
+                            [{"signal": r.signal} for r in d.reasons])
+
+    @staticmethod
+    def _first_gate_decisions(session: Session, decisions: Sequence[Decision]) -> list[Decision]:
+        ids = [d.clip_id for d in decisions]
+        seen = set(session.scalars(select(DecisionHistoryRow.clip_id).where(
+            DecisionHistoryRow.clip_id.in_(ids), DecisionHistoryRow.source == "gate")))
+        first = {}
+        for d in decisions:
+            if d.clip_id not in seen:
+                first.setdefault(d.clip_id, d)
+        return list(first.values())
+
+    def frames(self, clip_id: str) -> list[tuple[int, float]]:
+        """(frame index, seconds) of the thumbnails kept for a clip."""
+        query = select(FrameRow.frame_index, FrameRow.t).where(FrameRow.clip_id == clip_id).order_by(
+            FrameRow.frame_index)
+        with Session(self._engine) as session:
+            return [tuple(r) for r in session.execute(query)]
+
+    def frame_jpeg(self, clip_id: str, frame_index: int) -> bytes | None:
+        with Session(self._engine) as session:
+            row = session.get(FrameRow, (clip_id, frame_index))
+            return None if row is None else row.jpeg
+
+    def prune_frames(self, older_than: dt.datetime) -> int:
+        """Delete thumbnails stored before `older_than`; returns how many went."""
+        with Session(self._engine) as session, session.begin():
+            return session.execute(delete(FrameRow).where(FrameRow.stored_at < older_than)).rowcount
+
+    def event(self, clip_id: str) -> dict[str, Any] | None:
+        with Session(self._engine) as session:
+            row = session.get(ClipRow, clip_id)
+            return None if row is None else row.event
 
     def get(self, clip_id: str) -> dict[str, Any] | None:
         with Session(self._engine) as session:
@@ -78,6 +144,14 @@ class DecisionStore:
 
 
 @dataclass(frozen=True)
+class NewReference:
+    label: str
+    pdq: str
+    phash: str
+    thumbnail: bytes | None = None    # JPEG, for the analyst's side-by-side view
+
+
+@dataclass(frozen=True)
 class ReferenceRecord:
     reference_id: str
     claim_id: str
@@ -91,8 +165,8 @@ class ClaimStore:
     def __init__(self, engine: Engine):
         self._engine = engine
 
-    def add(self, holder_id: str, title: str, action: str, references: Sequence[tuple[str, str, str]]) -> str:
-        """File a claim with (label, pdq, phash) references; returns its id."""
+    def add(self, holder_id: str, title: str, action: str, references: Sequence[NewReference]) -> str:
+        """File a claim with its references; returns its id."""
         if action not in CLAIM_ACTIONS:
             raise ValueError(f"claim action must be one of {', '.join(CLAIM_ACTIONS)}, got {action!r}")
         if not references:
@@ -102,9 +176,14 @@ class ClaimStore:
             session.add(ClaimRow(claim_id=claim_id, holder_id=holder_id, title=title, action=action,
                                  status="active", created_at=dt.datetime.now(dt.UTC)))
             session.flush()  # the claim row must exist before its references point at it
-            session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=label,
-                                              pdq=pdq, phash=phash) for label, pdq, phash in references)
+            session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=r.label,
+                                              pdq=r.pdq, phash=r.phash, thumbnail=r.thumbnail) for r in references)
         return claim_id
+
+    def reference_thumbnail(self, reference_id: str) -> bytes | None:
+        with Session(self._engine) as session:
+            row = session.get(ClaimReferenceRow, reference_id)
+            return None if row is None else row.thumbnail
 
     def find(self, holder_id: str, title: str) -> str | None:
         """The id of the holder's active claim with this title, if any."""

@@ -19,7 +19,7 @@ from pipelines.kafka_io import KafkaRecord
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from policies.engine import load_policy
 from registry.db import engine_for
-from registry.store import ActiveReferences, ClaimStore
+from registry.store import ActiveReferences, ClaimStore, NewReference
 
 
 def record(offset: int, value: bytes) -> KafkaRecord:
@@ -39,7 +39,7 @@ def outcome(o) -> tuple:
 def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Settings, clips_dir: Path):
     cat = hash_frame(image("chelsea"))
     ClaimStore(engine_for(settings.database_url)).add("studio", "Chelsea", "takedown",
-                                                       [("cat", cat.pdq, cat.phash)])
+                                                       [NewReference("cat", cat.pdq, cat.phash)])
     uri = lambda name: (clips_dir / name).as_uri()  # noqa: E731
     stream = (BeamTestStream()
               .add_elements([record(0, event("coffee", uri("coffee-pan.mp4"))),

@@ -3,7 +3,7 @@ from sqlalchemy import inspect
 
 from clipguard.contracts import Decision, Reason
 from registry.db import engine_for, migrate
-from registry.store import ClaimStore, DecidedClip, DecisionStore
+from registry.store import ClaimStore, DecidedClip, DecisionStore, NewReference
 
 
 def decision(clip_id: str, verdict: str = "allow", source: str = "gate", at: str = "2026-11-21T10:00:00.000Z"):
@@ -12,7 +12,8 @@ def decision(clip_id: str, verdict: str = "allow", source: str = "gate", at: str
 
 
 def decided(d: Decision) -> DecidedClip:
-    return DecidedClip(d, "alice", {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})})
+    return DecidedClip(d, {"clip_id": d.clip_id, "creator_id": "alice"},
+                       {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})})
 
 
 def test_migrations_create_every_table_and_rerun_cleanly(database_url: str):
@@ -47,7 +48,7 @@ def test_signals_are_kept_only_for_clips_that_may_be_shown(database_url: str):
 
 def test_claims_are_filed_found_and_indexed(database_url: str):
     claims = ClaimStore(engine_for(database_url))
-    refs = [("front", "0" * 64, "f" * 16), ("side", "1" * 64, "e" * 16)]
+    refs = [NewReference("front", "0" * 64, "f" * 16), NewReference("side", "1" * 64, "e" * 16)]
     claim_id = claims.add("studio", "Chelsea", "takedown", refs)
     assert claims.find("studio", "Chelsea") == claim_id and claims.find("other", "Chelsea") is None
     refs = claims.active_references()
@@ -55,7 +56,7 @@ def test_claims_are_filed_found_and_indexed(database_url: str):
 
 
 @pytest.mark.parametrize(("action", "refs", "complaint"), [
-    ("allow", [("x", "0" * 64, "0" * 16)], "claim action"),
+    ("allow", [NewReference("x", "0" * 64, "0" * 16)], "claim action"),
     ("block", [], "at least one reference"),
 ])
 def test_bad_claims_are_refused_and_nothing_is_stored(database_url: str, action, refs, complaint):

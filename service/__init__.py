@@ -1,0 +1,1 @@
+"""The REST APIs and the analysts' console, served by `clipguard serve`."""

@@ -1,0 +1,99 @@
+"""The FastAPI application: REST APIs under /v1, the console, /healthz and /metrics."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Annotated
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from kafka.errors import KafkaError
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from clipguard.config import Settings
+from clipguard.contracts import Decision
+from policies.engine import load_policy
+from registry.accounts import AccountStore, Principal
+from registry.db import migrate
+from registry.review import AuditLog, QueueError, ReviewQueue
+from registry.store import ClaimStore, DecisionStore
+from service import api, console
+from service.auth import LoginRequired, Services, api_scope
+from service.metrics import HttpMetrics
+from service.publish import DecisionPublisher
+
+log = logging.getLogger("clipguard.service")
+PRUNE_EVERY_S = 3600.0
+
+
+def create_app(settings: Settings, publish: Callable[[Decision], None] | None = None,
+               policy_path: str | None = None) -> FastAPI:
+    engine = migrate(settings.database_url)
+    svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
+                   audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
+                   policy=load_policy(policy_path),
+                   publish=publish or DecisionPublisher(settings.kafka_bootstrap))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threading.Thread(target=_prune_frames_until, args=(svc, stop), daemon=True, name="frame-retention").start()
+        yield
+        stop.set()
+
+    app = FastAPI(title="clipguard", version="0.1.0", lifespan=lifespan,
+                  description="REST APIs and the analysts' console of the clipguard moderation gate.")
+    app.state.services = svc
+    app.add_middleware(HttpMetrics)
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.add_exception_handler(LoginRequired, _to_login)
+    app.add_exception_handler(QueueError, _queue_error)
+    app.add_exception_handler(KafkaError, _kafka_down)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/metrics")
+    def metrics(_: Annotated[Principal, api_scope("metrics:read")]) -> Response:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> Response:
+        return RedirectResponse("/console", status_code=303)
+
+    return app
+
+
+def _to_login(request: Request, _: Exception) -> Response:
+    return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+
+
+def _queue_error(_: Request, exc: Exception) -> Response:
+    assert isinstance(exc, QueueError)
+    return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+def _kafka_down(_: Request, exc: Exception) -> Response:
+    return JSONResponse({"detail": f"nothing was recorded: Kafka did not take the decision ({exc})"},
+                        status_code=503)
+
+
+def _prune_frames_until(svc: Services, stop: threading.Event) -> None:
+    """Frame thumbnails are deleted once past the retention period, checked hourly."""
+    while True:
+        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=svc.settings.frame_retention_days)
+        try:
+            pruned = svc.decisions.prune_frames(cutoff)
+            if pruned:
+                log.info("deleted %d frame thumbnails stored before %s", pruned, cutoff.isoformat())
+        except Exception:   # the next round tries again; a retention hiccup must not stop the service
+            log.exception("frame retention failed")
+        if stop.wait(PRUNE_EVERY_S):
+            return
+

@@ -1,0 +1,109 @@
+"""Who is calling: bearer tokens for the REST APIs, session cookies plus CSRF for the console.
+
+The two doors do not mix. An API route never accepts a cookie, so a page on another site cannot
+ride an analyst's session into the API; a console route never accepts a bearer token.
+"""
+
+import datetime as dt
+import hmac
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Form, HTTPException, Request
+from sqlalchemy import Engine
+
+from clipguard.config import Settings
+from clipguard.contracts import Decision
+from policies.engine import Policy
+from registry.accounts import AccountStore, AuthError, Principal
+from registry.review import AuditLog, ReviewQueue
+from registry.store import ClaimStore, DecisionStore
+
+SESSION_COOKIE = "clipguard_session"
+LOGIN_CSRF_COOKIE = "clipguard_login_csrf"
+LOGIN_ATTEMPTS = 5
+LOGIN_WINDOW = dt.timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes work with; built once per app."""
+
+    settings: Settings
+    engine: Engine
+    accounts: AccountStore
+    queue: ReviewQueue
+    audit: AuditLog
+    decisions: DecisionStore
+    claims: ClaimStore
+    policy: Policy                          # the gate's policy, for the bars shown beside scores
+    publish: Callable[[Decision], None]   # puts a decision on Kafka, or raises
+
+
+def services(request: Request) -> Services:
+    return request.app.state.services
+
+
+def _bearer(request: Request) -> Principal:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise HTTPException(401, "this API needs an 'Authorization: Bearer <token>' header",
+                            headers={"WWW-Authenticate": "Bearer"})
+    try:
+        return services(request).accounts.authenticate_token(token.strip())
+    except AuthError as exc:
+        raise HTTPException(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def api_scope(scope: str):
+    """A dependency: the caller's bearer token must carry `scope`, and its role must allow it."""
+
+    def check(principal: Annotated[Principal, Depends(_bearer)]) -> Principal:
+        if not principal.may(scope):
+            raise HTTPException(403, f"a {principal.role} token does not carry scope {scope}")
+        return principal
+
+    return Depends(check)
+
+
+class LoginRequired(Exception):
+    """Raised by console routes without a valid session; the app answers with a redirect."""
+
+
+def _session(request: Request) -> Principal:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        raise LoginRequired()
+    try:
+        return services(request).accounts.authenticate_session(cookie)
+    except AuthError:
+        raise LoginRequired() from None
+
+
+def console_scope(scope: str):
+    """A dependency for console pages: a live session whose role allows `scope`."""
+
+    def check(principal: Annotated[Principal, Depends(_session)]) -> Principal:
+        if not principal.may(scope):
+            raise HTTPException(403, f"the console is for analysts and admins; a {principal.role} account "
+                                     f"cannot use this page")
+        return principal
+
+    return Depends(check)
+
+
+def console_form(scope: str):
+    """Like `console_scope`, for form posts: the form's CSRF token must match the session's."""
+
+    def check(principal: Annotated[Principal, console_scope(scope)],
+              csrf_token: Annotated[str, Form()] = "") -> Principal:
+        if not principal.csrf_token or not hmac.compare_digest(principal.csrf_token, csrf_token):
+            raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page and try again")
+        return principal
+
+    return Depends(check)
+
+
+def login_throttled(svc: Services, keys: list[str]) -> bool:
+    return any(svc.accounts.recent_login_failures(k, LOGIN_WINDOW) >= LOGIN_ATTEMPTS for k in keys)

@@ -1,0 +1,194 @@
+"""The analysts' console: server-rendered pages and plain form posts, no build step.
+
+Pages need a session cookie from /login; every form carries the session's CSRF token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from kafka.errors import KafkaError
+
+from registry.accounts import SESSION_TTL, AuthError, Principal
+from registry.review import ANALYST_ACTIONS, QueueError
+from service.auth import (
+    LOGIN_CSRF_COOKIE,
+    SESSION_COOKIE,
+    Services,
+    console_form,
+    console_scope,
+    login_throttled,
+    services,
+)
+from service.charts import bar_chart, stacked_bar_chart
+from service.evidence import evidence_view
+
+router = APIRouter()
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+Svc = Annotated[Services, Depends(services)]
+Reader = Annotated[Principal, console_scope("reviews:read")]
+Writer = Annotated[Principal, console_form("reviews:write")]
+VERDICT_COLOURS = {"allow": "#3a7d44", "review": "#d4a017", "block": "#c0392b", "takedown": "#6c2a86"}
+
+
+def page(request: Request, name: str, who: Principal | None, status_code: int = 200, **context: Any) -> HTMLResponse:
+    return templates.TemplateResponse(request, name, {"who": who, **context}, status_code=status_code)
+
+
+def _secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str = "/console") -> HTMLResponse:
+    # Double-submit token: a login form posted from another site cannot know it.
+    token = secrets.token_urlsafe(32)
+    response = page(request, "login.html", None, csrf_token=token, next=_local(next), error=None)
+    response.set_cookie(LOGIN_CSRF_COOKIE, token, httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=3600)
+    return response
+
+
+@router.post("/login", response_class=HTMLResponse)
+def login(request: Request, svc: Svc, name: Annotated[str, Form()], password: Annotated[str, Form()],
+          csrf_token: Annotated[str, Form()] = "", next: Annotated[str, Form()] = "/console") -> Response:
+    expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
+    if not expected or not secrets.compare_digest(expected, csrf_token):
+        raise HTTPException(403, "the login form's CSRF token is missing or wrong; reload the page")
+    keys = [f"name:{name}", f"ip:{request.client.host if request.client else 'unknown'}"]
+    if login_throttled(svc, keys):
+        return page(request, "login.html", None, 429, csrf_token=csrf_token, next=_local(next),
+                    error="Too many failed logins. Wait 15 minutes and try again.")
+    try:
+        who = svc.accounts.check_password(name, password)
+    except AuthError as exc:
+        svc.accounts.record_login_failure(keys)
+        return page(request, "login.html", None, 401, csrf_token=csrf_token, next=_local(next), error=str(exc))
+    svc.accounts.clear_login_failures(keys[0])
+    cookie, _ = svc.accounts.open_session(who)
+    response = RedirectResponse(_local(next), status_code=303)
+    response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request),
+                        max_age=int(SESSION_TTL.total_seconds()), path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, svc: Svc, _: Annotated[Principal, console_form("reviews:read")]) -> Response:
+    svc.accounts.close_session(request.cookies[SESSION_COOKIE])
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+def _local(target: str) -> str:
+    """Only same-site paths are followed after login: no open redirect."""
+    return target if target.startswith("/") and not target.startswith("//") else "/console"
+
+
+@router.get("/console", response_class=HTMLResponse)
+def overview(request: Request, svc: Svc, who: Reader) -> HTMLResponse:
+    stats = svc.queue.stats()
+    verdict_chart = stacked_bar_chart([(h.strftime("%H"), mix) for h, mix in stats.verdict_mix], VERDICT_COLOURS,
+                                      "Decisions per hour by verdict (UTC, last 24 h)")
+    action_chart = bar_chart([(h.strftime("%H"), n) for h, n in stats.actions_per_hour],
+                             "Analyst actions per hour (UTC, last 24 h)")
+    return page(request, "overview.html", who, stats=stats, verdict_chart=verdict_chart, action_chart=action_chart,
+                now=dt.datetime.now(dt.UTC))
+
+
+@router.get("/console/queue", response_class=HTMLResponse)
+def queue_page(request: Request, svc: Svc, who: Reader, kind: str | None = None) -> HTMLResponse:
+    items = svc.queue.items("pending", kind)
+    return page(request, "queue.html", who, items=items, kind=kind, now=dt.datetime.now(dt.UTC))
+
+
+@router.get("/console/disputes", response_class=HTMLResponse)
+def disputes_page(request: Request, svc: Svc, who: Reader) -> HTMLResponse:
+    return queue_page(request, svc, who, kind="dispute")
+
+
+@router.post("/console/queue/claim")
+def claim(request: Request, svc: Svc, who: Writer) -> Response:
+    item = svc.queue.claim_next(who.name, escalated=False)
+    if item is None and who.may("reviews:escalated"):
+        item = svc.queue.claim_next(who.name, escalated=True)
+    if item is None:
+        return page(request, "queue.html", who, items=[], kind=None, now=dt.datetime.now(dt.UTC),
+                    notice="The queue is empty.")
+    return RedirectResponse(f"/console/items/{item.item_id}", status_code=303)
+
+
+@router.get("/console/items/{item_id}", response_class=HTMLResponse)
+def item_page(request: Request, svc: Svc, who: Reader, item_id: str, error: str | None = None,
+              status_code: int = 200) -> HTMLResponse:
+    item = svc.queue.item(item_id)
+    decision = svc.decisions.get(item.clip_id)
+    event = svc.decisions.event(item.clip_id) or {}
+    evidence = evidence_view(decision, svc.decisions.frames(item.clip_id), svc.policy, event.get("attrs") or {})
+    return page(request, "item.html", who, status_code, item=item, decision=decision, event=event,
+                evidence=evidence, actions=(*ANALYST_ACTIONS, "escalate"), error=error,
+                mine=item.status == "claimed" and item.claimed_by == who.name)
+
+
+@router.post("/console/items/{item_id}/action")
+def act(request: Request, svc: Svc, who: Writer, item_id: str, action: Annotated[str, Form()] = "",
+        note: Annotated[str, Form()] = "") -> Response:
+    try:
+        if action == "escalate":
+            svc.queue.escalate(item_id, who.name, note)
+        else:
+            svc.queue.act(item_id, who.name, action, note, svc.publish)
+    except QueueError as exc:
+        return item_page(request, svc, who, item_id, error=str(exc), status_code=exc.status)
+    except KafkaError as exc:
+        return item_page(request, svc, who, item_id, status_code=503,
+                         error=f"nothing was recorded: the decision could not be put on Kafka ({exc})")
+    return RedirectResponse(f"/console/clips/{quote(svc.queue.item(item_id).clip_id)}?done={action}",
+                            status_code=303)
+
+
+@router.get("/console/clips/{clip_id}", response_class=HTMLResponse)
+def clip_page(request: Request, svc: Svc, who: Reader, clip_id: str, done: str | None = None) -> HTMLResponse:
+    decision = svc.decisions.get(clip_id)
+    if decision is None:
+        raise HTTPException(404, f"no decision for clip {clip_id!r}")
+    return page(request, "clip.html", who, clip_id=clip_id, decision=decision, done=done,
+                event=svc.decisions.event(clip_id) or {}, history=svc.audit.decision_history(clip_id),
+                trail=svc.audit.search(clip_id=clip_id))
+
+
+@router.get("/console/audit", response_class=HTMLResponse)
+def audit_page(request: Request, svc: Svc, who: Annotated[Principal, console_scope("audit:read")],
+               clip_id: str = "", actor: str = "", since: str = "", until: str = "") -> HTMLResponse:
+    try:
+        bounds = [dt.date.fromisoformat(d) if d else None for d in (since, until)]
+    except ValueError:
+        raise HTTPException(422, "since and until are dates, YYYY-MM-DD") from None
+    start, end = (dt.datetime.combine(d, dt.time(), dt.UTC) if d else None for d in bounds)
+    entries = svc.audit.search(clip_id or None, actor or None, start,
+                               end + dt.timedelta(days=1) if end else None)
+    return page(request, "audit.html", who, entries=entries, clip_id=clip_id, actor=actor, since=since, until=until)
+
+
+@router.get("/console/frames/{clip_id}/{frame_index}.jpg")
+def frame(svc: Svc, _: Reader, clip_id: str, frame_index: int) -> Response:
+    jpeg = svc.decisions.frame_jpeg(clip_id, frame_index)
+    if jpeg is None:
+        raise HTTPException(404, f"no stored frame {frame_index} of clip {clip_id!r} (never kept, or past retention)")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/console/references/{reference_id}.jpg")
+def reference(svc: Svc, _: Reader, reference_id: str) -> Response:
+    jpeg = svc.claims.reference_thumbnail(reference_id)
+    if jpeg is None:
+        raise HTTPException(404, f"no thumbnail for reference {reference_id!r}")
+    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
