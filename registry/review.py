@@ -261,6 +261,9 @@ class ReviewQueue:
         held = update(ReviewItemRow).where(
             ReviewItemRow.item_id == item_id, ReviewItemRow.status == "claimed",
             ReviewItemRow.claimed_by == actor, ReviewItemRow.claim_expires_at >= now).values(**changes)
+        # The row loaded above is only read as `before`; skip syncing it, which would compare
+        # SQLite's naive datetimes in Python.
+        held = held.execution_options(synchronize_session=False)
         if session.execute(held).rowcount != 1:
             raise QueueError(f"item {item_id} is not claimed by {actor} (it is {before.status}"
                              f"{f', held by {before.claimed_by}' if before.claimed_by else ''}); claim it first")

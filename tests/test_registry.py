@@ -1,19 +1,9 @@
 import pytest
 from sqlalchemy import inspect
 
-from clipguard.contracts import Decision, Reason
 from registry.db import engine_for, migrate
-from registry.store import ClaimStore, DecidedClip, DecisionStore, NewReference
-
-
-def decision(clip_id: str, verdict: str = "allow", source: str = "gate", at: str = "2026-11-21T10:00:00.000Z"):
-    reasons = () if verdict == "allow" else (Reason("p@1/x", "character", "why", 0.5, {"frame": 1}),)
-    return Decision(clip_id, verdict, reasons, "p@1", {"pdq+phash": "v"}, at, 5.0, source=source)
-
-
-def decided(d: Decision) -> DecidedClip:
-    return DecidedClip(d, {"clip_id": d.clip_id, "creator_id": "alice"},
-                       {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})})
+from registry.store import ClaimStore, DecisionStore, NewReference
+from tests.builders import decided, decision
 
 
 def test_migrations_create_every_table_and_rerun_cleanly(database_url: str):

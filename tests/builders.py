@@ -1,0 +1,24 @@
+"""Decisions and decided clips as the gate would record them, for registry and service tests."""
+
+from __future__ import annotations
+
+from clipguard.contracts import Decision, Reason
+from fixtures.clips import image
+from pipelines.media import thumbnail_jpeg
+from registry.store import DecidedClip, StoredFrame
+
+AT = "2026-11-21T10:00:00.000Z"
+
+
+def decision(clip_id: str, verdict: str = "allow", source: str = "gate", at: str = AT,
+             signal: str = "character") -> Decision:
+    reasons = () if verdict == "allow" else (Reason("p@1/x", signal, f"{signal} why", 0.5, {"frame": 1}),)
+    return Decision(clip_id, verdict, reasons, "p@1", {"pdq+phash": "v"}, at, 5.0, source=source)
+
+
+def decided(d: Decision, creator_id: str = "alice", with_frames: bool = False,
+            prompt: str | None = None) -> DecidedClip:
+    frames = (StoredFrame(1, 0.0, thumbnail_jpeg(image("chelsea"))),
+              StoredFrame(30, 1.0, thumbnail_jpeg(image("coffee")))) if with_frames else ()
+    return DecidedClip(d, {"clip_id": d.clip_id, "creator_id": creator_id, "prompt": prompt},
+                       {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})}, frames)
