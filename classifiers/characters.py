@@ -18,6 +18,7 @@ import pdqhash
 from PIL import Image
 
 from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from clipguard.contracts import thumbnail_ref
 
 PDQ_BITS = 256
 PHASH_BITS = 64
@@ -148,7 +149,8 @@ class CharacterHashHandler(SignalHandler[LiveIndex]):
                 score=round(1 - m.distance / (PDQ_BITS if m.method == "pdq" else PHASH_BITS), 4),
                 evidence={"claim_id": m.reference.claim_id, "reference_id": m.reference.reference_id,
                           "title": m.reference.title, "action": m.reference.action, "method": m.method,
-                          "distance": m.distance, "frame": frames[m.frame].index, "t": frames[m.frame].t},
+                          "distance": m.distance, "frame": frames[m.frame].index, "t": frames[m.frame].t,
+                          "thumbnail": thumbnail_ref(item.event.clip_id, frames[m.frame].index)},
             )
             for m in index.query(hashes)
         )

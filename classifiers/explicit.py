@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image
 
 from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from clipguard.contracts import thumbnail_ref
 
 TOP_K = 3
 
@@ -155,7 +156,8 @@ class ExplicitHandler(SignalHandler[FrameScorer]):
         worst = int(np.argmax(scores))
         top = np.sort(scores)[-TOP_K:]
         evidence = {"score_max": round(float(scores[worst]), 4), "score_topk_mean": round(float(top.mean()), 4),
-                    "k": len(top), "frame": frames[worst].index, "t": frames[worst].t}
+                    "k": len(top), "frame": frames[worst].index, "t": frames[worst].t,
+                    "thumbnail": thumbnail_ref(item.event.clip_id, frames[worst].index)}
         finding = Finding(f"explicit score {evidence['score_max']:.3f} at frame {frames[worst].index}",
                           evidence["score_max"], evidence)
         features = {"frames": [{"index": f.index, "t": f.t, "score": round(float(s), 4)}

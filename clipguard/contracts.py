@@ -12,6 +12,7 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
+from urllib.parse import quote
 
 CLIP_GENERATED = "clip.generated/1"
 DECISION = "moderation.decision/1"
@@ -132,6 +133,12 @@ def parse_clip_generated(raw: bytes) -> ClipGenerated:
         remix_of=None if remix_of is None else check_id(remix_of, "remix_of"),
         attrs=attrs,
     )
+
+
+def thumbnail_ref(clip_id: str, frame_index: int) -> str:
+    """Where evidence points for a frame's thumbnail: a path under the console's /console/ root.
+    The thumbnail exists while the clip's verdict keeps frames and the retention period lasts."""
+    return f"frames/{quote(clip_id)}/{frame_index}.jpg"
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from clipguard.contracts import thumbnail_ref
 from policies.engine import Policy
 
 
@@ -47,7 +48,7 @@ class EvidenceView:
 
 
 def frame_url(clip_id: str, index: int) -> str:
-    return f"/console/frames/{quote(clip_id)}/{index}.jpg"
+    return f"/console/{thumbnail_ref(clip_id, index)}"
 
 
 def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int, float]], policy: Policy,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from clipguard.contracts import Decision, Reason
+import json
+
+from clipguard.contracts import ClipGenerated, Decision, Reason
 from fixtures.clips import image
 from pipelines.media import thumbnail_jpeg
 from registry.store import DecidedClip, StoredFrame
@@ -20,5 +22,6 @@ def decided(d: Decision, creator_id: str = "alice", with_frames: bool = False,
             prompt: str | None = None) -> DecidedClip:
     frames = (StoredFrame(1, 0.0, thumbnail_jpeg(image("chelsea"))),
               StoredFrame(30, 1.0, thumbnail_jpeg(image("coffee")))) if with_frames else ()
-    return DecidedClip(d, {"clip_id": d.clip_id, "creator_id": creator_id, "prompt": prompt},
+    event = ClipGenerated(d.clip_id, creator_id, f"file:///media/{d.clip_id}.mp4", AT, prompt=prompt)
+    return DecidedClip(d, json.loads(event.to_json()),
                        {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})}, frames)

@@ -95,7 +95,8 @@ def clip(clip_id: str, n: int) -> ClipInput:
 def test_the_handler_scores_a_batch_in_one_pass_and_aggregates_per_clip():
     handler = ExplicitHandler()
     a, b = handler.score(Fixed([0.1, 0.9, 0.2, 0.05, 0.3, 0.6, 0.5]), [clip("a", 4), clip("b", 3)])
-    assert a.findings[0].evidence == {"score_max": 0.9, "score_topk_mean": 0.4, "k": 3, "frame": 10, "t": 1.0}
+    assert a.findings[0].evidence == {"score_max": 0.9, "score_topk_mean": 0.4, "k": 3, "frame": 10, "t": 1.0,
+                                      "thumbnail": "frames/a/10.jpg"}
     assert b.findings[0].evidence["frame"] == 10 and b.findings[0].evidence["score_topk_mean"] == 0.4667
     assert [f["score"] for f in a.features["frames"]] == [0.1, 0.9, 0.2, 0.05]
     assert a.model == "fixed"

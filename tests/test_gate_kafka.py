@@ -17,6 +17,7 @@ from clipguard.config import Settings
 from clipguard.demo import start_gate
 from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.db import engine_for
+from registry.review import ReviewQueue
 from registry.store import DecisionStore
 from tests.gate_helpers import await_committed, clip_event, publish, scrape
 
@@ -74,6 +75,10 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
     stored = {d["clip_id"]: d["verdict"] for d in DecisionStore(engine_for(s.database_url)).all()}
     assert stored == {k: v["verdict"] for k, v in got.items()}
     assert committed == 1 + len(dead) + len(reviewed) + 1
+    # Each review reached the analysts' queue, with the event behind it for the item page.
+    queued = ReviewQueue(engine_for(s.database_url)).items("pending")
+    assert sorted(i.clip_id for i in queued) == sorted(reviewed)
+    assert DecisionStore(engine_for(s.database_url)).event(next(iter(reviewed)))["creator_id"] == "alice"
 
     # /metrics counted exactly what was sent and written.
     def value(name: str, **labels: str) -> float:
