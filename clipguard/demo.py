@@ -7,6 +7,7 @@ as in production) until every clip is decided -> table + HTML report -> stop eve
 from __future__ import annotations
 
 import json
+import secrets
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -20,14 +21,17 @@ from clipguard.broker import ensure_topics, start_broker
 from clipguard.config import TOPIC_CLIPS, Settings
 from clipguard.contracts import ClipGenerated, isoformat, utcnow
 from clipguard.report import write_report
-from fixtures.clips import image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from fixtures.clips import DEMO_CLIPS, image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from pipelines.kafka_io import read_dead_letters, read_decisions
 from pipelines.media import thumbnail_jpeg
+from registry.accounts import AccountStore
 from registry.db import migrate
+from registry.review import ReviewQueue
 from registry.store import ClaimStore, NewReference
 
 DEMO_CREATOR = "demo-creator"
 DEMO_HOLDER = "demo-studio"
+DEMO_ANALYST = "demo-analyst"
 DEMO_CLAIM = "Chelsea the Cat"
 
 
@@ -50,14 +54,24 @@ def bad_events(media: Path) -> list[BadEvent]:
     ]
 
 
-def seed(settings: Settings) -> None:
-    """The demo's claimed work: the cat image, held by a demo studio, blocked on sight."""
-    claims = ClaimStore(migrate(settings.database_url))
+def seed(settings: Settings) -> Path:
+    """The demo's claimed work (the cat image, held by a demo studio, blocked on sight) and an
+    analyst account for the console. Returns the file that holds the analyst's password."""
+    engine = migrate(settings.database_url)
+    credentials = settings.home / "demo-analyst.txt"
+    accounts = AccountStore(engine)
+    if accounts.role_of(DEMO_ANALYST) is None:
+        password = secrets.token_urlsafe(18)
+        credentials.touch(mode=0o600)
+        credentials.write_text(f"{DEMO_ANALYST}\n{password}\n")
+        accounts.add(DEMO_ANALYST, "analyst", password)
+    claims = ClaimStore(engine)
     if claims.find(DEMO_HOLDER, DEMO_CLAIM) is None:
         cat = image("chelsea")
         ref = hash_frame(cat)
         claims.add(DEMO_HOLDER, DEMO_CLAIM, "block",
                    [NewReference("skimage chelsea", ref.pdq, ref.phash, thumbnail_jpeg(cat))])
+    return credentials
 
 
 def write_media(settings: Settings) -> dict[str, Path]:
@@ -72,9 +86,11 @@ def write_media(settings: Settings) -> dict[str, Path]:
 
 def publish(settings: Settings, clips: dict[str, Path], bad: list[BadEvent]) -> None:
     producer = KafkaProducer(bootstrap_servers=settings.kafka_bootstrap, acks="all")
+    attrs = {c.name: c.attrs for c in DEMO_CLIPS}
     for name, path in clips.items():
         event = ClipGenerated(clip_id=name, creator_id=DEMO_CREATOR, media_uri=path.as_uri(),
-                              created_at=isoformat(utcnow()), prompt=f"demo clip {name}")
+                              created_at=isoformat(utcnow()), prompt=f"demo clip {name}",
+                              attrs=attrs.get(name, {}))
         producer.send(TOPIC_CLIPS, key=name.encode(), value=event.to_json())
     for event in bad:
         producer.send(TOPIC_CLIPS, value=event.payload)
@@ -113,7 +129,7 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> None:
     try:
         ensure_topics(settings.kafka_bootstrap)
         say("[2/6] seeding the registry with a demo claim and writing fixture clips")
-        seed(settings)
+        credentials = seed(settings)
         clips = write_media(settings)
         bad = bad_events(settings.media_roots[0] / "demo")
         say(f"[3/6] publishing {len(clips)} clips and {len(bad)} malformed events to {TOPIC_CLIPS}")
@@ -125,6 +141,9 @@ def run_demo(settings: Settings, timeout_s: float = 300.0) -> None:
         print_table(decisions, dead)
         report = write_report(settings.home / "report.html", decisions, dead, clips, settings.media)
         say(f"[6/6] report written to {report}")
+        queued = len(ReviewQueue(migrate(settings.database_url)).items("pending"))
+        say(f"{queued} clip(s) wait in the review queue: run `clipguard serve` and log in at "
+            f"http://127.0.0.1:8000/console as {DEMO_ANALYST} (password in {credentials})")
     finally:
         for proc in (gate, broker):
             if proc is not None and proc.poll() is None:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
@@ -72,6 +73,21 @@ def clips_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_zero_frame_clip(folder / "zero-frames.mp4")
     (folder / "empty.mp4").write_bytes(b"")
     return folder
+
+
+@dataclass(frozen=True)
+class DemoRun:
+    settings: Settings
+    result: subprocess.CompletedProcess
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
+    """`clipguard demo` run once, as a user runs it, for the tests that look at what it left."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    settings = Settings(home=home, database_url=f"sqlite:///{home / 'clipguard.db'}",
+                        kafka_bootstrap=f"127.0.0.1:{free_port()}", media_roots=(home / "media",))
+    return DemoRun(settings, clipguard(["demo"], settings, timeout=300))
 
 
 @pytest.fixture

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clipguard.broker import free_port
 from clipguard.config import Settings
-from tests.conftest import clipguard
+from registry.db import engine_for
+from registry.store import DecisionStore
+from tests.conftest import DemoRun, clipguard
 
 
 def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings, clips_dir: Path):
@@ -48,20 +49,21 @@ def test_scan_errors_are_one_clear_line_and_a_nonzero_exit(settings: Settings, c
         assert result.stdout == ""
 
 
-def test_the_demo_decides_every_fixture_clip_and_writes_a_report(tmp_path: Path):
-    home = tmp_path / "home"
-    settings = Settings(home=home, database_url=f"sqlite:///{home / 'clipguard.db'}",
-                        kafka_bootstrap=f"127.0.0.1:{free_port()}", media_roots=(home / "media",))
-    result = clipguard(["demo"], settings, timeout=300)
+def test_the_demo_decides_every_fixture_clip_and_writes_a_report(demo_run: DemoRun):
+    result, home = demo_run.result, demo_run.settings.home
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()[1:] if line.split()}
     assert rows["cat-character"] == rows["cat-cutin"] == "block"
     assert rows["coffee-pan"] == rows["rocket-launch"] == rows["space-montage"] == "allow"
     assert rows["corrupt"] == rows["zero-frames"] == "review"
+    retina = DecisionStore(engine_for(demo_run.settings.database_url)).get("retina-teen")
+    assert retina["verdict"] == "review"
+    assert any(r["signal"] == "explicit" and "audience teen" in r["detail"] for r in retina["reasons"])
     assert result.stdout.count("(dead letter)") == 4
     report = (home / "report.html").read_text()
     assert "cat-cutin" in report and report.count("data:image/jpeg") > 20
-    assert "decided 8/8 clips" in result.stderr
+    assert "decided 9/9 clips" in result.stderr
+    assert "3 clip(s) wait in the review queue" in result.stderr
 
 
 def test_the_demo_refuses_a_busy_port(tmp_path: Path, bootstrap: str):

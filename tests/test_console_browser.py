@@ -7,11 +7,13 @@ Screenshots land in $CLIPGUARD_SCREENSHOTS (default: the test's temporary folder
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,11 +30,10 @@ from pipelines.media import thumbnail_jpeg
 from registry.db import migrate
 from registry.store import ClaimStore, DecisionStore, NewReference
 from tests.builders import AT, decided
-from tests.conftest import clipguard
+from tests.conftest import DemoRun, clipguard
 
 CHROMIUM = "/usr/bin/chromium"
 PASSWORD = "correct horse battery staple"
-pytestmark = pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 
 
 def seed_review(settings: Settings) -> None:
@@ -53,19 +54,15 @@ def seed_review(settings: Settings) -> None:
                                           prompt="a ginger cat in a spacesuit")])
 
 
-@pytest.fixture
-def server(settings: Settings, bootstrap: str, tmp_path: Path) -> Iterator[tuple[str, Settings]]:
-    settings = replace(settings, kafka_bootstrap=bootstrap)
-    seed_review(settings)
-    added = clipguard(["users", "add", "ana", "--role", "analyst", "--password-stdin"], settings,
-                      input=PASSWORD + "\n", timeout=60)
-    assert added.returncode == 0, added.stderr
+@contextmanager
+def serving(settings: Settings, log: Path) -> Iterator[str]:
+    """A real `clipguard serve` process; yields its base URL."""
     port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "clipguard", "serve", "--port", str(port)], env=settings.to_env(),
-                            stdout=subprocess.DEVNULL, stderr=(tmp_path / "serve.log").open("w"))
+                            stdout=subprocess.DEVNULL, stderr=log.open("w"))
     try:
         wait_for_port(port, proc)
-        yield f"http://127.0.0.1:{port}", settings
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -100,14 +97,37 @@ def shot(page: Page, name: str, tmp_path: Path) -> None:
     page.screenshot(path=folder / f"{name}.png", full_page=True)
 
 
-def test_an_analyst_claims_inspects_and_blocks_a_clip(server, page: Page, tmp_path: Path):
-    base, settings = server
+def log_in(page: Page, base: str, name: str, password: str) -> None:
     page.goto(f"{base}/console")
     expect(page).to_have_url(f"{base}/login?next=/console")
-    page.fill("input[name=name]", "ana")
-    page.fill("input[name=password]", PASSWORD)
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", password)
     page.click("button[type=submit]")
     expect(page.locator("h1")).to_have_text("Review queue overview")
+
+
+def log_out(page: Page, base: str) -> None:
+    page.click("#logout")
+    expect(page).to_have_url(f"{base}/login")
+    page.goto(f"{base}/console/queue")
+    expect(page).to_have_url(f"{base}/login?next=/console/queue")
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_an_analyst_claims_inspects_and_blocks_a_clip(settings: Settings, bootstrap: str, page: Page,
+                                                      tmp_path: Path):
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    seed_review(settings)
+    added = clipguard(["users", "add", "ana", "--role", "analyst", "--password-stdin"], settings,
+                      input=PASSWORD + "\n", timeout=60)
+    assert added.returncode == 0, added.stderr
+    with serving(settings, tmp_path / "serve.log") as base:
+        log_in(page, base, "ana", PASSWORD)
+        claim_inspect_and_block(page, base, settings, tmp_path)
+        log_out(page, base)
+
+
+def claim_inspect_and_block(page: Page, base: str, settings: Settings, tmp_path: Path) -> None:
     expect(page.locator("#depth-review b")).to_have_text("1")
     shot(page, "1-overview", tmp_path)
 
@@ -149,7 +169,33 @@ def test_an_analyst_claims_inspects_and_blocks_a_clip(server, page: Page, tmp_pa
     expect(row).to_contain_text("'verdict': 'review'")
     shot(page, "5-audit", tmp_path)
 
-    page.click("#logout")
-    expect(page).to_have_url(f"{base}/login")
-    page.goto(f"{base}/console/queue")
-    expect(page).to_have_url(f"{base}/login?next=/console/queue")
+
+def test_the_queue_that_the_demo_filled(demo_run: DemoRun, bootstrap: str, page: Page, tmp_path: Path):
+    """The fresh-clone path: `clipguard demo`, then its analyst account works its review queue."""
+    assert demo_run.result.returncode == 0, demo_run.result.stderr[-2000:]
+    # A copy of what the demo left, so other tests see it untouched; the demo's broker kept nothing.
+    home = tmp_path / "home"
+    shutil.copytree(demo_run.settings.home, home, ignore=shutil.ignore_patterns("media"))
+    settings = replace(demo_run.settings, home=home, database_url=f"sqlite:///{home / 'clipguard.db'}",
+                       kafka_bootstrap=bootstrap)
+    name, password = (settings.home / "demo-analyst.txt").read_text().split()
+    with serving(settings, tmp_path / "serve.log") as base:
+        log_in(page, base, name, password)
+        page.click("header >> text=Queue")
+        expect(page.locator("#queue tbody tr")).to_have_count(3)
+        page.click("#claim-next")
+        # Explicit content outranks unreadable media, so the teen clip comes first.
+        expect(page.locator("h1")).to_contain_text("retina-teen")
+        expect(page.locator("#scores")).to_contain_text("review >= 0.1")
+        page.wait_for_load_state("networkidle")
+        widths = page.eval_on_selector_all("#frames img", "imgs => imgs.map(i => i.naturalWidth)")
+        assert widths and all(w > 0 for w in widths)
+        expect(page.locator(".flagged figcaption")).to_contain_text("explicit 0.")
+        shot(page, "demo-item", tmp_path)
+        page.check("#action-allow")
+        page.fill("#note", "a retina photograph: medical, not explicit")
+        page.click("#submit-action")
+        expect(page.locator("#done")).to_have_text("Recorded: allow.")
+        on_kafka = read_decisions(bootstrap, {"retina-teen"}, timeout_s=30)["retina-teen"]
+        assert (on_kafka["verdict"], on_kafka["source"]) == ("allow", "analyst")
+        log_out(page, base)
