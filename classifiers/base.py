@@ -65,6 +65,11 @@ class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
     def score(self, model: M, batch: Sequence[ClipInput]) -> list[Signal]:
         raise NotImplementedError
 
+    def identify(self, model: M) -> tuple[str, str]:
+        """(model name, version) of a loaded model: what a decision names in `models`, even for a
+        clip this model never scored (unreadable media is still judged by the gate's models)."""
+        return self.model_name, self.model_version
+
     def failed(self, error: str) -> Signal:
         return Signal(self.name, self.model_name, self.model_version, ok=False, error=error)
 

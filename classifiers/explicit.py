@@ -137,6 +137,9 @@ class ExplicitHandler(SignalHandler[FrameScorer]):
         self._backend = backend
         self.model_name = backend.name
 
+    def identify(self, model: FrameScorer) -> tuple[str, str]:
+        return model.name, model.version
+
     def load_model(self) -> FrameScorer:
         return self._backend.load()
 

@@ -159,6 +159,40 @@ def serve(host: str, port: int, policy_path: str | None) -> None:
     uvicorn.run(app, host=host, port=port, log_level="warning")
 
 
+@cli.command()
+@click.option("--since", type=click.DateTime(), default=None, help="Window start, UTC (default: 24 hours ago).")
+@click.option("--until", type=click.DateTime(), default=None, help="Window end, UTC (default: now).")
+@click.option("--events", "events_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Audit this snapshot of clips.generated (JSON lines) instead of the registry's copy.")
+@click.option("--decisions", "decisions_file", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Audit this snapshot of moderation.decisions (JSON lines) instead of the registry's history.")
+@user_errors
+def audit(since: Any, until: Any, events_file: Path | None, decisions_file: Path | None) -> None:
+    """Run the data-quality suites over a window, write Data Docs, exit 1 if any expectation fails."""
+    import datetime as dt
+
+    from quality.audit import run_audit
+
+    settings = Settings.from_env()
+    settings.ensure_home()
+    end = until.replace(tzinfo=dt.UTC) if until else dt.datetime.now(dt.UTC)
+    start = since.replace(tzinfo=dt.UTC) if since else end - dt.timedelta(hours=24)
+    if start >= end:
+        raise ValueError(f"--since ({start:%Y-%m-%d %H:%M}) must come before --until ({end:%Y-%m-%d %H:%M})")
+    report = run_audit(settings, start, end, events_file, decisions_file, say=lambda m: click.echo(m, err=True))
+    for result in report.results:
+        if result.skipped:
+            click.echo(f"{result.suite:<20} skipped: {result.skipped}")
+            continue
+        passed = result.checks - len(result.failures)
+        click.echo(f"{result.suite:<20} {passed}/{result.checks} expectations met over {result.rows} rows")
+        for failure in result.failures:
+            click.echo(f"  FAILED {failure.check}: {failure.problem} ({failure.observed})")
+    click.echo(f"Data Docs: {report.docs}")
+    if not report.ok:
+        sys.exit(1)
+
+
 @cli.group()
 def users() -> None:
     """Accounts for the console and the REST APIs."""

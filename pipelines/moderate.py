@@ -45,6 +45,7 @@ class ClipWork:
     clip: SampledClip | None = None
     media_error: tuple[str, str] | None = None
     signals: dict[str, Signal] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=dict)   # every model that judged it: name -> version
 
 
 @dataclass(frozen=True)
@@ -120,9 +121,12 @@ class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
         scored = self.handler.run_inference([ClipInput(w.event, w.clip) for w in readable], model)
         signals = {id(w): r.inference for w, r in zip(readable, scored, strict=True)}
         name = self.handler.name
+        model_name, version = self.handler.identify(model)
         for work in batch:
             signal = signals.get(id(work))
-            done = work if signal is None else replace(work, signals={**work.signals, name: signal})
+            done = replace(work, models={**work.models, model_name: version})
+            if signal is not None:
+                done = replace(done, signals={**work.signals, name: signal})
             yield PredictionResult(work, done, self.handler.model_name)
 
     def batch_elements_kwargs(self) -> dict[str, int]:
@@ -167,7 +171,7 @@ class Decide(beam.DoFn):
             verdict=ruling.verdict,
             reasons=ruling.reasons,
             policy_version=self._policy.label,
-            models={s.model: s.model_version for s in work.signals.values()},
+            models={**work.models, **{s.model: s.model_version for s in work.signals.values()}},
             decided_at=isoformat(now),
             latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
         )

@@ -166,3 +166,16 @@ class AuditRow(Base):
     note: Mapped[str] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+
+class QualityAlertRow(Base):
+    """A failed data-quality expectation, raised by `clipguard audit`."""
+
+    __tablename__ = "quality_alerts"
+    alert_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    suite: Mapped[str] = mapped_column(String(64))
+    check_name: Mapped[str] = mapped_column(String(64))
+    problem: Mapped[str] = mapped_column(String(256))
+    observed: Mapped[str] = mapped_column(Text)
+    window: Mapped[str] = mapped_column(String(128))

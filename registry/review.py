@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -313,6 +313,14 @@ class AuditLog:
         with Session(self._engine) as session:
             return [AuditEntry(r.entry_id, _aware(r.at), r.actor, r.action, r.clip_id, r.item_id, r.note,
                                r.before, r.after) for r in session.scalars(query)]
+
+    def decisions_between(self, since: dt.datetime, until: dt.datetime, chunk: int = 5000) -> Iterator[dict[str, Any]]:
+        """Every decision made in [since, until), streamed in chunks so a long window fits in memory."""
+        query = (select(DecisionHistoryRow.payload)
+                 .where(DecisionHistoryRow.decided_at >= since, DecisionHistoryRow.decided_at < until)
+                 .order_by(DecisionHistoryRow.entry_id).execution_options(yield_per=chunk))
+        with Session(self._engine) as session:
+            yield from session.scalars(query)
 
     def decision_history(self, clip_id: str) -> list[dict[str, Any]]:
         """Every decision on the clip, oldest first."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,6 +123,20 @@ class DecisionStore:
         with Session(self._engine) as session, session.begin():
             return session.execute(delete(FrameRow).where(FrameRow.stored_at < older_than)).rowcount
 
+    def events_decided_between(self, since: dt.datetime, until: dt.datetime) -> Iterator[dict[str, Any]]:
+        """The events behind the gate's decisions in [since, until): the registry's copy of the topic."""
+        gated = select(DecisionHistoryRow.clip_id).where(
+            DecisionHistoryRow.source == "gate", DecisionHistoryRow.decided_at >= since,
+            DecisionHistoryRow.decided_at < until)
+        query = select(ClipRow.event).where(ClipRow.clip_id.in_(gated)).execution_options(yield_per=5000)
+        with Session(self._engine) as session:
+            yield from session.scalars(query)
+
+    def standing(self, verdicts: Sequence[str]) -> list[dict[str, Any]]:
+        """The current decisions with one of `verdicts`."""
+        with Session(self._engine) as session:
+            return list(session.scalars(select(DecisionRow.payload).where(DecisionRow.verdict.in_(verdicts))))
+
     def event(self, clip_id: str) -> dict[str, Any] | None:
         with Session(self._engine) as session:
             row = session.get(ClipRow, clip_id)
@@ -179,6 +193,10 @@ class ClaimStore:
             session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=r.label,
                                               pdq=r.pdq, phash=r.phash, thumbnail=r.thumbnail) for r in references)
         return claim_id
+
+    def statuses(self) -> dict[str, str]:
+        with Session(self._engine) as session:
+            return dict(session.execute(select(ClaimRow.claim_id, ClaimRow.status)).all())
 
     def reference_thumbnail(self, reference_id: str) -> bytes | None:
         with Session(self._engine) as session:

@@ -32,6 +32,8 @@ def event(clip_id: str, uri: str) -> bytes:
 
 def outcome(o) -> tuple:
     if isinstance(o, Decided):
+        # Every decision names the gate's models, an unreadable clip's included.
+        assert {"pdq+phash", "open_nsfw"} <= set(o.decision.models), o.decision
         return ("decision", o.decision.clip_id, o.decision.verdict, o.source["offset"])
     return ("deadletter", o.deadletter.error_code, o.source["offset"])
 
