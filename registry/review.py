@@ -9,6 +9,7 @@ re-checks the claim in its own conditional UPDATE, so an expired claim cannot be
 from __future__ import annotations
 
 import datetime as dt
+import statistics
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -123,6 +124,7 @@ class QueueStats:
     oldest_open: dt.datetime | None
     actions_per_hour: list[tuple[dt.datetime, int]]             # last 24 hours, oldest first
     verdict_mix: list[tuple[dt.datetime, dict[str, int]]]       # decisions per hour and verdict
+    gate_latency_p50_ms: list[tuple[dt.datetime, float | None]]  # the gate's decision latency per hour
 
 
 class ReviewQueue:
@@ -241,16 +243,22 @@ class ReviewQueue:
             oldest = session.scalar(select(func.min(ReviewItemRow.created_at)).where(pending))
             acted = session.scalars(select(AuditRow.at).where(
                 AuditRow.at >= since, AuditRow.action.in_((*ANALYST_ACTIONS, "escalate")))).all()
-            decided = session.execute(select(DecisionHistoryRow.decided_at, DecisionHistoryRow.verdict)
+            decided = session.execute(select(DecisionHistoryRow.decided_at, DecisionHistoryRow.verdict,
+                                             DecisionHistoryRow.source, DecisionHistoryRow.payload["latency_ms"])
                                       .where(DecisionHistoryRow.decided_at >= since)).all()
         hours_axis = [_hour(since) + dt.timedelta(hours=h) for h in range(1, hours + 1)]
         actions = Counter(_hour(_aware(a)) for a in acted)
         mix: dict[dt.datetime, Counter] = {h: Counter() for h in hours_axis}
-        for at, verdict in decided:
-            mix.setdefault(_hour(_aware(at)), Counter())[verdict] += 1
+        latencies: dict[dt.datetime, list[float]] = {h: [] for h in hours_axis}
+        for at, verdict, source, latency in decided:
+            hour = _hour(_aware(at))
+            mix.setdefault(hour, Counter())[verdict] += 1
+            if source == "gate" and latency is not None:
+                latencies.setdefault(hour, []).append(float(latency))
         return QueueStats(depth=depth, overdue=overdue or 0, oldest_open=_aware(oldest),
                           actions_per_hour=[(h, actions.get(h, 0)) for h in hours_axis],
-                          verdict_mix=[(h, dict(mix[h])) for h in hours_axis])
+                          verdict_mix=[(h, dict(mix[h])) for h in hours_axis],
+                          gate_latency_p50_ms=[(h, _median(latencies[h])) for h in hours_axis])
 
     def _take(self, session: Session, item_id: str, actor: str, now: dt.datetime, **changes: Any) -> ReviewItem:
         """Apply `changes` to an item only while `actor` holds an unexpired claim on it."""
@@ -277,6 +285,10 @@ class ReviewQueue:
     def _creator_of(session: Session, clip_id: str) -> str:
         clip = session.get(ClipRow, clip_id)
         return clip.creator_id if clip else "unknown"
+
+
+def _median(values: list[float]) -> float | None:
+    return statistics.median(values) if values else None
 
 
 def _hour(ts: dt.datetime) -> dt.datetime:

@@ -12,18 +12,19 @@ from typing import Annotated
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from kafka.errors import KafkaError
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from clipguard.config import Settings
 from clipguard.contracts import Decision
 from policies.engine import load_policy
 from registry.accounts import AccountStore, Principal
+from registry.alerts import AlertStore
 from registry.db import migrate
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import ClaimStore, DecisionStore
 from service import api, console
 from service.auth import LoginRequired, Services, api_scope
-from service.metrics import HttpMetrics
+from service.metrics import HttpMetrics, exposition
 from service.publish import DecisionPublisher
 
 log = logging.getLogger("clipguard.service")
@@ -35,6 +36,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     engine = migrate(settings.database_url)
     svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
                    audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
+                   alerts=AlertStore(engine),
                    policy=load_policy(policy_path),
                    publish=publish or DecisionPublisher(settings.kafka_bootstrap))
 
@@ -61,7 +63,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
 
     @app.get("/metrics")
     def metrics(_: Annotated[Principal, api_scope("metrics:read")]) -> Response:
-        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+        return PlainTextResponse(exposition(svc.queue.stats()), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/", include_in_schema=False)
     def home() -> Response:

@@ -17,6 +17,7 @@ from clipguard.config import Settings
 from clipguard.contracts import Decision
 from policies.engine import Policy
 from registry.accounts import AccountStore, AuthError, Principal
+from registry.alerts import AlertStore
 from registry.review import AuditLog, ReviewQueue
 from registry.store import ClaimStore, DecisionStore
 
@@ -37,6 +38,7 @@ class Services:
     audit: AuditLog
     decisions: DecisionStore
     claims: ClaimStore
+    alerts: AlertStore
     policy: Policy                          # the gate's policy, for the bars shown beside scores
     publish: Callable[[Decision], None]   # puts a decision on Kafka, or raises
 

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from kafka.errors import KafkaError
 
@@ -100,7 +100,11 @@ def overview(request: Request, svc: Svc, who: Reader) -> HTMLResponse:
                                       "Decisions per hour by verdict (UTC, last 24 h)")
     action_chart = bar_chart([(h.strftime("%H"), n) for h, n in stats.actions_per_hour],
                              "Analyst actions per hour (UTC, last 24 h)")
+    latency_chart = bar_chart([(h.strftime("%H"), round(ms or 0)) for h, ms in stats.gate_latency_p50_ms],
+                              "Gate decision latency, median ms per hour (UTC, last 24 h)", colour="#7a5c2e")
+    docs = svc.settings.home / "datadocs" / "index.html"
     return page(request, "overview.html", who, stats=stats, verdict_chart=verdict_chart, action_chart=action_chart,
+                latency_chart=latency_chart, alerts=svc.alerts.recent(10), has_docs=docs.exists(),
                 now=dt.datetime.now(dt.UTC))
 
 
@@ -192,3 +196,13 @@ def reference(svc: Svc, _: Reader, reference_id: str) -> Response:
     if jpeg is None:
         raise HTTPException(404, f"no thumbnail for reference {reference_id!r}")
     return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/console/datadocs/{path:path}")
+def data_docs(svc: Svc, _: Reader, path: str) -> Response:
+    """The Data Docs that `clipguard audit` wrote, behind the console's login."""
+    root = (svc.settings.home / "datadocs").resolve()
+    target = (root / (path or "index.html")).resolve()
+    if not target.is_relative_to(root) or not target.is_file():
+        raise HTTPException(404, f"no Data Docs page {path!r}; run `clipguard audit` to write them")
+    return FileResponse(target)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from registry.review import QueueStats
 
 REQUESTS = Counter("clipguard_http_requests", "HTTP requests served", ["method", "route", "status"])
 LATENCY = Histogram("clipguard_http_request_seconds", "Time to serve an HTTP request", ["method", "route"],
@@ -38,3 +40,18 @@ class HttpMetrics:
             template = getattr(route, "path", "unmatched")
             REQUESTS.labels(scope["method"], template, str(status)).inc()
             LATENCY.labels(scope["method"], template).observe(time.perf_counter() - started)
+
+
+def exposition(stats: QueueStats) -> bytes:
+    """The process's metrics plus the review queue's state, read from the registry at scrape time
+    (a per-scrape registry, since the queue lives in the database, not in this process)."""
+    queue = CollectorRegistry()
+    depth = Gauge("clipguard_review_queue_depth", "Review items waiting or claimed", ["kind"], registry=queue)
+    for kind, n in stats.depth.items():
+        depth.labels(kind).set(n)
+    Gauge("clipguard_review_queue_overdue", "Review items past their deadline", registry=queue).set(stats.overdue)
+    oldest = Gauge("clipguard_review_queue_oldest_created_seconds", "Creation time of the oldest waiting item",
+                   registry=queue)
+    if stats.oldest_open is not None:
+        oldest.set(stats.oldest_open.timestamp())
+    return generate_latest() + generate_latest(queue)

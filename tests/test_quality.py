@@ -188,3 +188,25 @@ def test_the_audit_names_each_problem_in_a_bad_snapshot_and_exits_non_zero(demo_
     assert "FAILED allow_share: the share of allow decisions drifted (observed 1.0)" in result.stdout
     raised = {alert.check for _, _, alert in AlertStore(engine_for(settings.database_url)).recent()}
     assert raised == {"creator_id_present", "clip_id_unique", "allow_share"}
+
+
+def test_the_console_shows_alerts_and_serves_data_docs_behind_its_login(demo_run: DemoRun, tmp_path: Path):
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from service.app import create_app
+
+    settings = _demo_copy(demo_run, tmp_path)
+    (tmp_path / "events.jsonl").write_text(json.dumps({"clip_id": "x"}))
+    assert clipguard(["audit", "--events", str(tmp_path / "events.jsonl")], settings, timeout=300).returncode == 1
+    app = create_app(settings, publish=lambda d: None)
+    app.state.services.accounts.add("ana", "analyst", "correct horse battery staple")
+    client = TestClient(app)
+    assert client.get("/console/datadocs/index.html", follow_redirects=False).status_code == 303   # login first
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    client.post("/login", data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token})
+    overview = client.get("/console").text
+    assert "creator_id_present" in overview and 'href="/console/datadocs/index.html"' in overview
+    assert "clip_generated" in client.get("/console/datadocs/index.html").text
+    assert client.get("/console/datadocs/..%2Fclipguard.db").status_code == 404

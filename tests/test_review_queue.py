@@ -177,3 +177,4 @@ def test_queue_stats_count_depth_overdue_actions_and_verdicts(stores):
     assert sum(n for _, n in stats.actions_per_hour) == 1
     assert sum(mix.get("review", 0) for _, mix in stats.verdict_mix) == 2
     assert sum(mix.get("allow", 0) for _, mix in stats.verdict_mix) == 2   # the gate's and the analyst's
+    assert [ms for _, ms in stats.gate_latency_p50_ms if ms is not None] == [5.0]

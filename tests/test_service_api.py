@@ -296,3 +296,4 @@ def test_http_metrics_count_requests_by_route_template(world: World):
     key = ("clipguard_http_requests_total", (("method", "GET"), ("route", "/v1/reviews"), ("status", "200")))
     assert samples[key] >= 3
     assert any(name == "clipguard_http_request_seconds_count" for name, _ in samples)
+    assert samples[("clipguard_review_queue_depth", (("kind", "review"),))] == 1    # the world's queued clip
