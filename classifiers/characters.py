@@ -1,8 +1,10 @@
 """The `character` signal: does a clip show a work that a rights holder has claimed?
 
-This first version matches every sampled frame's PDQ and pHash against the active claims'
-reference frames. The hashes of every frame go into `features`, so retroscan can re-match a
-published clip against a claim filed later without decoding it again.
+Three methods, each an index with add and query, in the shape of python-threatexchange's signal
+types: PDQ and pHash (near-identical copies), ORB with a RANSAC check (crops, rotations, mirrors,
+art on a new background; `classifiers/orb.py`), and the claim's aliases in the prompt
+(`classifiers/aliases.py`). The hashes of every frame go into `features`, so retroscan can
+re-match a published clip against a claim filed later without decoding it again.
 """
 
 from __future__ import annotations
@@ -12,11 +14,14 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+import cv2
 import imagehash
 import numpy as np
 import pdqhash
 from PIL import Image
 
+from classifiers import orb
+from classifiers.aliases import Alias, AliasIndex, AliasMatch
 from classifiers.base import ClipInput, Finding, Signal, SignalHandler
 from clipguard.contracts import thumbnail_ref
 
@@ -27,6 +32,7 @@ MIN_PDQ_QUALITY = 50
 # The widest distances the index reports; the policy decides what is a match and what a near miss.
 SEARCH_PDQ = 64
 SEARCH_PHASH = 14
+SEARCH_INLIERS = 10
 
 
 @dataclass(frozen=True)
@@ -57,13 +63,22 @@ class Reference(Protocol):
     action: str
     pdq: str
     phash: str
+    orb: bytes | None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What the active claims give the index: reference frames and prompt aliases."""
+
+    references: Sequence[Reference] = ()
+    aliases: Sequence[Alias] = ()
 
 
 @dataclass(frozen=True)
 class Match:
     reference: Reference
-    method: str      # pdq | phash
-    distance: int
+    method: str      # pdq | phash: `measure` is a Hamming distance; orb: the RANSAC inlier count
+    measure: int
     frame: int       # position in the clip's sampled frames
 
 
@@ -98,37 +113,77 @@ class HashIndex:
             for row, col in zip(*np.nonzero(dist <= radius), strict=True):
                 ref, frame = self._refs[col], rows[row]
                 key = (frame, ref.claim_id, method)
-                if key not in best or dist[row, col] < best[key].distance:
+                if key not in best or dist[row, col] < best[key].measure:
                     best[key] = Match(ref, method, int(dist[row, col]), frame)
-        return sorted(best.values(), key=lambda m: (m.distance, m.frame))
+        return sorted(best.values(), key=lambda m: (m.measure, m.frame))
 
 
 def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a[:, None, :] != b[None, :, :]).sum(axis=2)
 
 
-class LiveIndex:
-    """A HashIndex rebuilt from its source every `refresh_s`, so new claims apply without a restart."""
+class OrbIndex:
+    """Each frame against each reference's ORB variants; linear in the references (see README)."""
 
-    def __init__(self, load: Callable[[], Iterable[Reference]], refresh_s: float):
+    def __init__(self, references: Iterable[Reference] = ()):
+        self._refs: list[tuple[Reference, list[orb.OrbFeatures]]] = []
+        self.add(references)
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def add(self, references: Iterable[Reference]) -> None:
+        self._refs += [(r, orb.deserialize(r.orb)) for r in references if r.orb]
+
+    def query(self, frames: Sequence[orb.OrbFeatures]) -> list[Match]:
+        """The best-supported reference per (frame, claim), with at least SEARCH_INLIERS inliers."""
+        best: dict[tuple[int, str], Match] = {}
+        for position, features in enumerate(frames):
+            for ref, variants in self._refs:
+                count = orb.best_inliers(features, variants)
+                key = (position, ref.claim_id)
+                if count >= SEARCH_INLIERS and (key not in best or count > best[key].measure):
+                    best[key] = Match(ref, "orb", count, position)
+        return sorted(best.values(), key=lambda m: (-m.measure, m.frame))
+
+
+@dataclass(frozen=True)
+class CharacterIndex:
+    hashes: HashIndex
+    orb: OrbIndex
+    aliases: AliasIndex
+
+    @classmethod
+    def build(cls, catalog: Catalog) -> CharacterIndex:
+        return cls(HashIndex(catalog.references), OrbIndex(catalog.references), AliasIndex(catalog.aliases))
+
+    def __len__(self) -> int:
+        return len(self.hashes)
+
+
+class LiveIndex:
+    """A CharacterIndex rebuilt from its source every `refresh_s`, so new claims apply without a restart."""
+
+    def __init__(self, load: Callable[[], Catalog], refresh_s: float):
         self._load = load
         self._refresh_s = refresh_s
-        self._index = HashIndex()
+        self._index = CharacterIndex.build(Catalog())
         self._loaded_at = float("-inf")
 
-    def current(self) -> HashIndex:
+    def current(self) -> CharacterIndex:
         if time.monotonic() - self._loaded_at >= self._refresh_s:
-            self._index = HashIndex(self._load())
+            self._index = CharacterIndex.build(self._load())
             self._loaded_at = time.monotonic()
         return self._index
 
 
-class CharacterHashHandler(SignalHandler[LiveIndex]):
+class CharacterHandler(SignalHandler[LiveIndex]):
     name = "character"
-    model_name = "pdq+phash"
-    model_version = f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}"
+    model_name = "pdq+phash+orb+alias"
+    model_version = (f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}/opencv-{cv2.__version__}"
+                     f"-orb{orb.FEATURES}")
 
-    def __init__(self, references: Callable[[], Iterable[Reference]], refresh_s: float = 5.0, **batching: int):
+    def __init__(self, references: Callable[[], Catalog], refresh_s: float = 5.0, **batching: int):
         super().__init__(**batching)
         self._references = references
         self._refresh_s = refresh_s
@@ -140,21 +195,39 @@ class CharacterHashHandler(SignalHandler[LiveIndex]):
         index = model.current()
         return [self._score_clip(index, item) for item in batch]
 
-    def _score_clip(self, index: HashIndex, item: ClipInput) -> Signal:
+    def _score_clip(self, index: CharacterIndex, item: ClipInput) -> Signal:
         frames = item.clip.frames
         hashes = [hash_frame(f.rgb) for f in frames]
-        findings = tuple(
-            Finding(
-                detail=f"frame {frames[m.frame].index} resembles claim {m.reference.title!r} ({m.method})",
-                score=round(1 - m.distance / (PDQ_BITS if m.method == "pdq" else PHASH_BITS), 4),
-                evidence={"claim_id": m.reference.claim_id, "reference_id": m.reference.reference_id,
-                          "title": m.reference.title, "action": m.reference.action, "method": m.method,
-                          "distance": m.distance, "frame": frames[m.frame].index, "t": frames[m.frame].t,
-                          "thumbnail": thumbnail_ref(item.event.clip_id, frames[m.frame].index)},
-            )
-            for m in index.query(hashes)
-        )
+        matches = index.hashes.query(hashes)
+        if len(index.orb):
+            matches += index.orb.query([orb.orb_features(f.rgb) for f in frames])
+        clip_id = item.event.clip_id
+        findings = tuple(frame_finding(clip_id, frames[m.frame].index, frames[m.frame].t, m) for m in matches)
+        findings += tuple(self._alias_finding(a) for a in index.aliases.query(item.event.prompt))
         features = {"frames": [{"index": f.index, "t": f.t, "pdq": h.pdq, "quality": h.quality,
                                 "phash": h.phash} for f, h in zip(frames, hashes, strict=True)]}
         return Signal(self.name, self.model_name, self.model_version, ok=True,
                       findings=findings, features=features)
+
+    @staticmethod
+    def _alias_finding(match: AliasMatch) -> Finding:
+        alias = match.alias
+        return Finding(
+            detail=f"the prompt names claim {alias.title!r} ({match.words!r} reads as alias {alias.text!r})",
+            score=None,
+            evidence={"claim_id": alias.claim_id, "title": alias.title, "action": alias.action, "method": "alias",
+                      "alias": alias.text, "lang": alias.lang, "words": match.words})
+
+
+def frame_finding(clip_id: str, frame_index: int, t: float, m: Match) -> Finding:
+    """A frame's match to a claim reference, as the gate and retroscan both report it."""
+    if m.method == "orb":
+        measure, score = {"inliers": m.measure}, round(min(1.0, m.measure / 100), 4)
+    else:
+        measure = {"distance": m.measure}
+        score = round(1 - m.measure / (PDQ_BITS if m.method == "pdq" else PHASH_BITS), 4)
+    return Finding(
+        detail=f"frame {frame_index} resembles claim {m.reference.title!r} ({m.method})", score=score,
+        evidence={"claim_id": m.reference.claim_id, "reference_id": m.reference.reference_id,
+                  "title": m.reference.title, "action": m.reference.action, "method": m.method, **measure,
+                  "frame": frame_index, "t": t, "thumbnail": thumbnail_ref(clip_id, frame_index)})

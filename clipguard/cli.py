@@ -194,6 +194,91 @@ def audit(since: Any, until: Any, events_file: Path | None, decisions_file: Path
 
 
 @cli.group()
+def claims() -> None:
+    """Rights holders' claims on characters and works."""
+
+
+@claims.command("add")
+@click.option("--holder", required=True, help="The rights holder's account name.")
+@click.option("--title", required=True, help="The work or character.")
+@click.option("--alias", "aliases", multiple=True, help="Another name, as TEXT or TEXT@LANG; repeatable.")
+@click.option("--reference", "references", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="An image or clip; repeatable.")
+@click.option("--action", type=click.Choice(["block", "takedown", "review"]), default="block", show_default=True)
+@user_errors
+def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tuple[Path, ...], action: str) -> None:
+    """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
+    from classifiers.aliases import check_aliases, parse_alias
+    from clipguard.contracts import check_id
+    from clipguard.references import ReferenceFile, build_references
+
+    check_id(holder, "--holder")
+    parsed = [parse_alias(a) for a in aliases]
+    check_aliases(parsed)
+    settings = Settings.from_env()
+    built = build_references([ReferenceFile(p.name, p.read_bytes()) for p in references], settings.media)
+    click.echo(_claims(settings).add(holder, title, action, built, parsed))
+
+
+@claims.command("list")
+@click.option("--holder", default=None, help="Only this holder's claims.")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def claims_list(holder: str | None, as_json: bool) -> None:
+    """List claims: id, holder, status, action, title, aliases."""
+    import json
+
+    for claim in _claims(Settings.from_env()).list(holder):
+        if as_json:
+            click.echo(json.dumps(claim.to_dict(), sort_keys=True))
+        else:
+            aliases = ", ".join(f"{a['text']}@{a['lang']}" for a in claim.aliases)
+            click.echo(f"{claim.claim_id}\t{claim.holder_id}\t{claim.status}\t{claim.action}\t{claim.title}"
+                       f"\t{aliases}")
+
+
+@claims.command("withdraw")
+@click.argument("claim_id")
+@click.option("--holder", required=True, help="The holder that filed it.")
+@user_errors
+def claims_withdraw(claim_id: str, holder: str) -> None:
+    """Withdraw a claim: the gate stops applying it within seconds."""
+    from registry.claims import ClaimNotFound
+
+    try:
+        _claims(Settings.from_env()).withdraw(claim_id, holder)
+    except ClaimNotFound as exc:
+        raise ValueError(str(exc)) from None
+    click.echo(f"claim {claim_id} withdrawn", err=True)
+
+
+def _claims(settings: Settings):
+    from registry.claims import ClaimStore
+    from registry.db import migrate
+
+    return ClaimStore(migrate(settings.database_url))
+
+
+@cli.command()
+@click.option("--claim", "claim_id", required=True, help="The takedown claim to apply to published clips.")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
+@user_errors
+def retroscan(claim_id: str, policy_path: str | None) -> None:
+    """Take down already-published clips that match a takedown claim (a Beam batch pipeline)."""
+    from pipelines.retroscan import run_retroscan
+    from registry.claims import ClaimNotFound
+
+    try:
+        result = run_retroscan(Settings.from_env(), claim_id, policy_path)
+    except ClaimNotFound as exc:
+        raise ValueError(str(exc)) from None
+    for clip_id in result.taken_down:
+        click.echo(clip_id)
+    click.echo(f"retroscan of {claim_id}: {result.scanned} stored clips scanned, {len(result.taken_down)} taken down "
+               f"in {result.elapsed_s:.1f} s", err=True)
+
+
+@cli.group()
 def users() -> None:
     """Accounts for the console and the REST APIs."""
 

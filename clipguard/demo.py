@@ -16,18 +16,17 @@ from pathlib import Path
 import click
 from kafka import KafkaProducer
 
-from classifiers.characters import hash_frame
 from clipguard.broker import ensure_topics, start_broker
 from clipguard.config import TOPIC_CLIPS, Settings
 from clipguard.contracts import ClipGenerated, isoformat, utcnow
+from clipguard.references import build_references
 from clipguard.report import write_report
-from fixtures.clips import DEMO_CLIPS, image, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from fixtures.clips import DEMO_CLIPS, png_file, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from pipelines.kafka_io import read_dead_letters, read_decisions
-from pipelines.media import thumbnail_jpeg
 from registry.accounts import AccountStore
+from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.review import ReviewQueue
-from registry.store import ClaimStore, NewReference
 
 DEMO_CREATOR = "demo-creator"
 DEMO_HOLDER = "demo-studio"
@@ -67,10 +66,9 @@ def seed(settings: Settings) -> Path:
         accounts.add(DEMO_ANALYST, "analyst", password)
     claims = ClaimStore(engine)
     if claims.find(DEMO_HOLDER, DEMO_CLAIM) is None:
-        cat = image("chelsea")
-        ref = hash_frame(cat)
-        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block",
-                   [NewReference("skimage chelsea", ref.pdq, ref.phash, thumbnail_jpeg(cat))])
+        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", build_references([png_file("skimage-chelsea.png", "chelsea")],
+                                                                      settings.media),
+                   aliases=[("Chelsea the Cat", "en"), ("Chelsea le chat", "fr")])
     return credentials
 
 

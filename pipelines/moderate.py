@@ -21,15 +21,17 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.transforms.window import FixedWindows
 
+from classifiers.aliases import Alias
 from classifiers.base import ClipInput, Signal, SignalHandler
-from classifiers.characters import CharacterHashHandler
+from classifiers.characters import Catalog, CharacterHandler
 from classifiers.explicit import ExplicitBackend, ExplicitHandler
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
 from pipelines import metrics
 from pipelines.media import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
 from policies.engine import Policy, decide
-from registry.store import ActiveReferences
+from registry.claims import ClaimStore
+from registry.db import engine_for
 
 NAMESPACE = "clipguard"
 
@@ -179,9 +181,20 @@ class Decide(beam.DoFn):
         yield Decided(decision, work.event, work.signals, work.source, work.clip)
 
 
+class ClaimCatalog:
+    """A picklable loader of the active claims' references and aliases, for the gate's workers."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+
+    def __call__(self) -> Catalog:
+        claims = ClaimStore(engine_for(self._url))
+        return Catalog(claims.active_references(), [Alias(*row) for row in claims.active_aliases()])
+
+
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
     """The signal families the gate runs, in the order the chain applies them."""
-    return [CharacterHashHandler(ActiveReferences(settings.database_url), max_batch_size=max_batch_size),
+    return [CharacterHandler(ClaimCatalog(settings.database_url), max_batch_size=max_batch_size),
             ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
                             max_batch_size=max_batch_size)]
 

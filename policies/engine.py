@@ -51,21 +51,41 @@ def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
                    attrs: Mapping[str, Any]) -> list[tuple[Verdict, Reason]]:
     out = []
     for finding in signal.findings:
-        method = finding.evidence["method"]
-        limits = config[method]
-        distance = finding.evidence["distance"]
-        if distance <= limits["match_distance"]:
-            verdict, why = finding.evidence["action"], "matches"
-        elif distance <= limits["review_distance"]:
-            verdict, why = "review", "is close to"
-        else:
-            continue
-        detail = (f"frame {finding.evidence['frame']}: {method} distance {distance} {why} claim "
-                  f"{finding.evidence['title']!r} "
-                  f"(match <= {limits['match_distance']}, review <= {limits['review_distance']})")
-        out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail,
-                                    finding.score, dict(finding.evidence))))
+        evidence = finding.evidence
+        method = evidence["method"]
+        judged = _judge_character(method, evidence, config[method])
+        if judged is not None:
+            verdict, detail = judged
+            out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail, finding.score,
+                                        dict(evidence))))
     return out
+
+
+def _judge_character(method: str, evidence: Mapping[str, Any],
+                     limits: Mapping[str, Any]) -> tuple[Verdict, str] | None:
+    """(verdict, detail) for one character finding, or None when it is too weak to count.
+    Hashes are judged on Hamming distance (lower is closer), ORB on RANSAC inliers (higher is
+    stronger); an alias in the prompt gets the policy's alias verdict, never the claim's action."""
+    title = evidence["title"]
+    if method == "alias":
+        return limits["verdict"], f"the prompt names claim {title!r} ({evidence['words']!r} reads as alias " \
+                                  f"{evidence['alias']!r})"
+    if method == "orb":
+        measure = evidence["inliers"]
+        bars = f"match >= {limits['match_inliers']}, review >= {limits['review_inliers']}"
+        strength = ("matches" if measure >= limits["match_inliers"]
+                    else "is close to" if measure >= limits["review_inliers"] else None)
+        shown = f"{measure} ORB inliers"
+    else:
+        measure = evidence["distance"]
+        bars = f"match <= {limits['match_distance']}, review <= {limits['review_distance']}"
+        strength = ("matches" if measure <= limits["match_distance"]
+                    else "is close to" if measure <= limits["review_distance"] else None)
+        shown = f"{method} distance {measure}"
+    if strength is None:
+        return None
+    verdict = evidence["action"] if strength == "matches" else "review"
+    return verdict, f"frame {evidence['frame']}: {shown} {strength} claim {title!r} ({bars})"
 
 
 def explicit_rule(signal: Signal, config: Mapping[str, Any], policy: str,
@@ -143,8 +163,14 @@ def _check(policy: Policy) -> None:
     if unknown:
         raise PolicyError(f"policy {policy.label}: no rule for signal(s) {sorted(unknown)}")
     for method, limits in policy.signals.get("character", {}).items():
-        if not limits["match_distance"] <= limits["review_distance"]:
-            raise PolicyError(f"policy {policy.label}: character.{method} match_distance exceeds review_distance")
+        if method == "alias":
+            ok = limits.get("verdict") in VERDICTS and limits["verdict"] != "allow"
+        elif method == "orb":
+            ok = 0 < limits["review_inliers"] <= limits["match_inliers"]
+        else:
+            ok = limits["match_distance"] <= limits["review_distance"]
+        if not ok:
+            raise PolicyError(f"policy {policy.label}: character.{method} bars are inconsistent: {dict(limits)}")
     explicit = policy.signals.get("explicit")
     if explicit is not None:
         for name, limits in {"default": explicit, **explicit.get("audiences", {})}.items():

@@ -24,9 +24,10 @@ from clipguard.config import Settings
 from quality import suites
 from quality.batches import claim_citation_table, decision_table, event_table, read_json_lines
 from registry.alerts import Alert, AlertStore
+from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.review import AuditLog
-from registry.store import ClaimStore, DecisionStore
+from registry.store import DecisionStore
 
 REFERENCE_WINDOW = dt.timedelta(days=7)
 CLAIM_REFERENCES_SQL = ("SELECT c.claim_id, COUNT(r.reference_id) AS reference_count FROM claims c "

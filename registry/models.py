@@ -44,8 +44,10 @@ class ClaimRow(Base):
     holder_id: Mapped[str] = mapped_column(String(128), index=True)
     title: Mapped[str] = mapped_column(String(256))
     action: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)          # active | withdrawn
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    aliases: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)   # [{"text", "lang"}]
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class ClaimReferenceRow(Base):
@@ -57,6 +59,36 @@ class ClaimReferenceRow(Base):
     phash: Mapped[str] = mapped_column(String(16))
     # A small JPEG of the reference, shown beside the matched frame in the console.
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    media_kind: Mapped[str] = mapped_column(String(8), default="image")     # image | clip
+    media_sha256: Mapped[str] = mapped_column(String(64), default="")      # of the file the holder sent
+    orb: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)   # serialized ORB variants
+
+
+class ClaimEventRow(Base):
+    """A claim's history: filed, withdrawn, retroscanned. Append-only."""
+
+    __tablename__ = "claim_events"
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ClaimMatchRow(Base):
+    """A clip that matched a claim, shown to the claim's holder."""
+
+    __tablename__ = "claim_matches"
+    claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id", ondelete="CASCADE"), primary_key=True)
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    reference_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    method: Mapped[str] = mapped_column(String(16))
+    measure: Mapped[float] = mapped_column(Float)       # Hamming distance, or ORB inliers
+    frame: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))     # gate | retroscan
+    matched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
 class DecisionHistoryRow(Base):

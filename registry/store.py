@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,10 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from clipguard.contracts import Decision, parse_timestamp
-from registry.db import engine_for
 from registry.models import (
-    ClaimReferenceRow,
-    ClaimRow,
     ClipRow,
     ClipSignalRow,
     DecisionHistoryRow,
@@ -25,7 +21,6 @@ from registry.models import (
 )
 from registry.review import enqueue, record_history
 
-CLAIM_ACTIONS = ("review", "block", "takedown")
 # Signals are kept for clips that are, or may become, visible: retroscan re-checks exactly those.
 KEEP_SIGNALS_FOR = ("allow", "review")
 
@@ -106,6 +101,34 @@ class DecisionStore:
                 first.setdefault(d.clip_id, d)
         return list(first.values())
 
+    def record_retroscan(self, decisions: Sequence[Decision], publish: Callable[[Decision], None]) -> list[str]:
+        """Record retroscan decisions over the gate's and earlier retroscans', never over an
+        analyst's call; returns the clip ids changed. `publish` puts each on Kafka before the
+        commit, so a failed send records nothing."""
+        with Session(self._engine) as session, session.begin():
+            current = {r.clip_id: r for r in session.scalars(
+                select(DecisionRow).where(DecisionRow.clip_id.in_([d.clip_id for d in decisions])))}
+            changed = [d for d in decisions if d.clip_id in current and current[d.clip_id].source != "analyst"]
+            _upsert(session, DecisionRow, [
+                {"clip_id": d.clip_id, "creator_id": current[d.clip_id].creator_id, "verdict": d.verdict,
+                 "source": d.source, "policy_version": d.policy_version,
+                 "decided_at": parse_timestamp(d.decided_at, "decided_at"), "payload": d.to_dict()}
+                for d in changed], ["clip_id"])
+            record_history(session, changed)
+            session.flush()
+            for decision in changed:
+                publish(decision)
+        return [d.clip_id for d in changed]
+
+    def retroscan_candidates(self, signal: str, verdicts: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
+        """(clip_id, stored features of `signal`) for every clip whose current decision is in `verdicts`."""
+        query = (select(ClipSignalRow.clip_id, ClipSignalRow.features).join(
+            DecisionRow, DecisionRow.clip_id == ClipSignalRow.clip_id)
+            .where(ClipSignalRow.signal == signal, DecisionRow.verdict.in_(verdicts))
+            .order_by(ClipSignalRow.clip_id).execution_options(yield_per=2000))
+        with Session(self._engine) as session:
+            yield from ((clip_id, features) for clip_id, features in session.execute(query))
+
     def frames(self, clip_id: str) -> list[tuple[int, float]]:
         """(frame index, seconds) of the thumbnails kept for a clip."""
         query = select(FrameRow.frame_index, FrameRow.t).where(FrameRow.clip_id == clip_id).order_by(
@@ -155,74 +178,3 @@ class DecisionStore:
         with Session(self._engine) as session:
             rows = session.scalars(select(ClipSignalRow).where(ClipSignalRow.clip_id == clip_id))
             return {r.signal: r.features for r in rows}
-
-
-@dataclass(frozen=True)
-class NewReference:
-    label: str
-    pdq: str
-    phash: str
-    thumbnail: bytes | None = None    # JPEG, for the analyst's side-by-side view
-
-
-@dataclass(frozen=True)
-class ReferenceRecord:
-    reference_id: str
-    claim_id: str
-    title: str
-    action: str
-    pdq: str
-    phash: str
-
-
-class ClaimStore:
-    def __init__(self, engine: Engine):
-        self._engine = engine
-
-    def add(self, holder_id: str, title: str, action: str, references: Sequence[NewReference]) -> str:
-        """File a claim with its references; returns its id."""
-        if action not in CLAIM_ACTIONS:
-            raise ValueError(f"claim action must be one of {', '.join(CLAIM_ACTIONS)}, got {action!r}")
-        if not references:
-            raise ValueError("a claim needs at least one reference")
-        claim_id = uuid.uuid4().hex
-        with Session(self._engine) as session, session.begin():
-            session.add(ClaimRow(claim_id=claim_id, holder_id=holder_id, title=title, action=action,
-                                 status="active", created_at=dt.datetime.now(dt.UTC)))
-            session.flush()  # the claim row must exist before its references point at it
-            session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=r.label,
-                                              pdq=r.pdq, phash=r.phash, thumbnail=r.thumbnail) for r in references)
-        return claim_id
-
-    def statuses(self) -> dict[str, str]:
-        with Session(self._engine) as session:
-            return dict(session.execute(select(ClaimRow.claim_id, ClaimRow.status)).all())
-
-    def reference_thumbnail(self, reference_id: str) -> bytes | None:
-        with Session(self._engine) as session:
-            row = session.get(ClaimReferenceRow, reference_id)
-            return None if row is None else row.thumbnail
-
-    def find(self, holder_id: str, title: str) -> str | None:
-        """The id of the holder's active claim with this title, if any."""
-        query = select(ClaimRow.claim_id).where(ClaimRow.holder_id == holder_id, ClaimRow.title == title,
-                                                ClaimRow.status == "active")
-        with Session(self._engine) as session:
-            return session.scalars(query).first()
-
-    def active_references(self) -> list[ReferenceRecord]:
-        query = (select(ClaimReferenceRow, ClaimRow).join(ClaimRow)
-                 .where(ClaimRow.status == "active").order_by(ClaimReferenceRow.reference_id))
-        with Session(self._engine) as session:
-            return [ReferenceRecord(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash)
-                    for ref, claim in session.execute(query)]
-
-
-class ActiveReferences:
-    """A picklable loader of the active claim references, for the gate's workers."""
-
-    def __init__(self, database_url: str):
-        self._url = database_url
-
-    def __call__(self) -> list[ReferenceRecord]:
-        return ClaimStore(engine_for(self._url)).active_references()

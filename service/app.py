@@ -16,16 +16,17 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from clipguard.config import Settings
 from clipguard.contracts import Decision
+from clipguard.publish import DecisionPublisher
 from policies.engine import load_policy
 from registry.accounts import AccountStore, Principal
 from registry.alerts import AlertStore
+from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.review import AuditLog, QueueError, ReviewQueue
-from registry.store import ClaimStore, DecisionStore
+from registry.store import DecisionStore
 from service import api, console
 from service.auth import LoginRequired, Services, api_scope
 from service.metrics import HttpMetrics, exposition
-from service.publish import DecisionPublisher
 
 log = logging.getLogger("clipguard.service")
 PRUNE_EVERY_S = 3600.0

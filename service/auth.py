@@ -18,8 +18,9 @@ from clipguard.contracts import Decision
 from policies.engine import Policy
 from registry.accounts import AccountStore, AuthError, Principal
 from registry.alerts import AlertStore
+from registry.claims import ClaimStore
 from registry.review import AuditLog, ReviewQueue
-from registry.store import ClaimStore, DecisionStore
+from registry.store import DecisionStore
 
 SESSION_COOKIE = "clipguard_session"
 LOGIN_CSRF_COOKIE = "clipguard_login_csrf"

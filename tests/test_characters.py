@@ -4,12 +4,12 @@ from pathlib import Path
 import numpy as np
 
 from classifiers.base import ClipInput
-from classifiers.characters import CharacterHashHandler, HashIndex, LiveIndex, hash_frame
+from classifiers.characters import Catalog, CharacterHandler, HashIndex, LiveIndex, hash_frame
 from clipguard.config import MediaLimits
 from clipguard.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.media import Frame, SampledClip, sample_frames
-from registry.store import ReferenceRecord
+from registry.claims import ReferenceRecord
 
 CAT = hash_frame(image("chelsea"))
 REF = ReferenceRecord("ref-1", "claim-1", "Chelsea", "block", CAT.pdq, CAT.phash)
@@ -29,14 +29,14 @@ def test_frame_hashes_are_deterministic_and_well_formed():
 def test_the_index_finds_the_claimed_work_only_in_the_frames_that_show_it(clips_dir: Path):
     frames = clip_input(clips_dir, "cat-cutin").clip.frames
     matches = HashIndex([REF]).query([hash_frame(f.rgb) for f in frames])
-    cat_frames = {frames[m.frame].index for m in matches if m.method == "pdq" and m.distance <= 31}
+    cat_frames = {frames[m.frame].index for m in matches if m.method == "pdq" and m.measure <= 31}
     assert cat_frames == {72, 96}  # the cat shot runs from frame 72 to 107
 
 
 def test_unrelated_images_are_far_from_the_claim():
     index = HashIndex([REF])
     for name in ("coffee", "rocket", "astronaut", "camera"):
-        assert all(m.distance > 45 for m in index.query([hash_frame(image(name))]) if m.method == "pdq")
+        assert all(m.measure > 45 for m in index.query([hash_frame(image(name))]) if m.method == "pdq")
 
 
 def test_flat_frames_are_not_matched_by_pdq():
@@ -52,7 +52,7 @@ def test_the_live_index_picks_up_new_references_after_its_refresh_interval():
 
     def load():
         loads.append(1)
-        return [REF] * len(loads)
+        return Catalog([REF] * len(loads))
 
     live = LiveIndex(load, refresh_s=0.0)
     assert len(live.current()) == 1 and len(live.current()) == 2
@@ -61,18 +61,18 @@ def test_the_live_index_picks_up_new_references_after_its_refresh_interval():
 
 
 def test_the_handler_reports_evidence_and_keeps_frame_hashes(clips_dir: Path):
-    handler = CharacterHashHandler(lambda: [REF])
+    handler = CharacterHandler(lambda: Catalog([REF]))
     model = handler.load_model()
     results = list(handler.run_inference([clip_input(clips_dir, "cat-character"),
                                           clip_input(clips_dir, "coffee-pan")], model))
     cat, coffee = (r.inference for r in results)
     assert cat.ok and cat.findings and cat.findings[0].evidence["claim_id"] == "claim-1"
-    assert coffee.ok and not [f for f in coffee.findings if f.evidence["distance"] <= 31]
+    assert coffee.ok and not [f for f in coffee.findings if f.evidence.get("distance", 99) <= 31]
     assert len(coffee.features["frames"]) == 4 and coffee.elapsed_ms > 0
 
 
 def test_a_clip_that_breaks_the_handler_fails_alone(clips_dir: Path):
-    handler = CharacterHashHandler(lambda: [REF])
+    handler = CharacterHandler(lambda: Catalog([REF]))
     good = clip_input(clips_dir, "coffee-pan")
     unhashable = SampledClip((Frame(0, 0.0, False, rgb=np.zeros((0, 0, 3), dtype=np.uint8)),), 0.0, 0, 0, 1)
     results = [r.inference for r in handler.run_inference([good, ClipInput(good.event, unhashable)],

@@ -21,7 +21,7 @@ def test_scan_prints_one_decision_per_file_in_argument_order(settings: Settings,
     assert all(d["schema"] == "moderation.decision/1" for d in lines)
     # Every decoded clip names both models and carries its explicit score, even when allowed.
     decoded = lines[0]
-    assert {"pdq+phash", "open_nsfw"} <= set(decoded["models"])
+    assert {"pdq+phash+orb+alias", "open_nsfw"} <= set(decoded["models"])
     explicit = [r for r in decoded["reasons"] if r["signal"] == "explicit"]
     assert len(explicit) == 1 and 0 <= explicit[0]["evidence"]["score_max"] < 0.2
 

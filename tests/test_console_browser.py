@@ -27,8 +27,9 @@ from clipguard.contracts import Decision, Reason
 from fixtures.clips import image
 from pipelines.kafka_io import read_decisions
 from pipelines.media import thumbnail_jpeg
+from registry.claims import ClaimStore, NewReference
 from registry.db import migrate
-from registry.store import ClaimStore, DecisionStore, NewReference
+from registry.store import DecisionStore
 from tests.builders import AT, decided
 from tests.conftest import DemoRun, clipguard
 

@@ -9,17 +9,17 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 
-from classifiers.characters import CharacterHashHandler, hash_frame
+from classifiers.characters import CharacterHandler, hash_frame
 from classifiers.explicit import ExplicitHandler
 from clipguard.config import Settings
 from clipguard.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
-from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
+from pipelines.moderate import ClaimCatalog, ClipWork, Decided, Moderate, default_handlers
 from policies.engine import load_policy
+from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
-from registry.store import ActiveReferences, ClaimStore, NewReference
 
 
 def record(offset: int, value: bytes) -> KafkaRecord:
@@ -33,7 +33,7 @@ def event(clip_id: str, uri: str) -> bytes:
 def outcome(o) -> tuple:
     if isinstance(o, Decided):
         # Every decision names the gate's models, an unreadable clip's included.
-        assert {"pdq+phash", "open_nsfw"} <= set(o.decision.models), o.decision
+        assert {"pdq+phash+orb+alias", "open_nsfw"} <= set(o.decision.models), o.decision
         return ("decision", o.decision.clip_id, o.decision.verdict, o.source["offset"])
     return ("deadletter", o.deadletter.error_code, o.source["offset"])
 
@@ -73,7 +73,7 @@ def test_every_event_from_a_stream_is_decided_or_dead_lettered(settings: Setting
         ]))
 
 
-class ExplodesOnBoom(CharacterHashHandler):
+class ExplodesOnBoom(CharacterHandler):
     """The real handler, except that it breaks on one clip, as a buggy model would."""
 
     def score(self, model, batch):
@@ -85,7 +85,7 @@ class ExplodesOnBoom(CharacterHashHandler):
 def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: Settings, clips_dir: Path):
     uri = (clips_dir / "coffee-pan.mp4").as_uri()
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
-    handlers = [ExplodesOnBoom(ActiveReferences(settings.database_url), max_batch_size=8), ExplicitHandler()]
+    handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8), ExplicitHandler()]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)

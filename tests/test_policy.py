@@ -71,7 +71,7 @@ def test_a_media_error_is_a_review_with_its_code():
     ("name: p\nversion: 1\nsignals: {explicit: {}}\n", "malformed: KeyError 'review'"),
     ("name: p\nversion: 1\nsignals: {character: {pdq: {match_distance: 3}}}\n", "malformed: KeyError"),
     ("name: p\nversion: 1\nsignals: {character: {pdq: {match_distance: 50, review_distance: 40}}}\n",
-     "exceeds review_distance"),
+     "bars are inconsistent"),
     ("version: 1\n", "malformed"),
     ("[unclosed", "malformed"),
 ])

@@ -20,9 +20,9 @@ from quality import suites
 from quality.audit import CLAIM_REFERENCES_SQL, Validator
 from quality.batches import claim_citation_table, decision_table, event_table
 from registry.alerts import AlertStore
+from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
 from registry.models import ClaimRow
-from registry.store import ClaimStore, NewReference
 from tests.conftest import DemoRun, clipguard
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)

@@ -1,8 +1,9 @@
 import pytest
 from sqlalchemy import inspect
 
+from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for, migrate
-from registry.store import ClaimStore, DecisionStore, NewReference
+from registry.store import DecisionStore
 from tests.builders import decided, decision
 
 

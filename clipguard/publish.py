@@ -1,4 +1,5 @@
-"""Puts analyst decisions on `moderation.decisions`, the same topic the gate writes."""
+"""Puts one decision on `moderation.decisions` and waits for the broker: analysts and retroscan
+write through it, beside the gate's own batched sink."""
 
 from __future__ import annotations
 

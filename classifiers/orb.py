@@ -1,0 +1,92 @@
+"""ORB keypoints with a RANSAC geometric check: finds claimed art that is cropped, scaled,
+rotated, mirrored or pasted onto a new background, where perceptual hashes stop matching.
+
+A reference is stored as four feature sets: at two scales (ORB's pyramid spans about 3.6x, so a
+half-size copy reaches art that fills a small part of a frame) and mirrored (ORB descriptors are
+not mirror-invariant). A frame matches when enough descriptor matches agree on one homography.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+MAX_SIDE = 512
+FEATURES = 1500
+FAST_THRESHOLD = 10     # lower than OpenCV's 20, so that flat cartoon art still yields corners
+RATIO = 0.75            # Lowe's ratio test
+MIN_GOOD = 8            # fewer tentative matches cannot fit a homography worth checking
+REFERENCE_SCALES = (1.0, 0.5)
+# Descriptor sets are tiny next to a frame, so one detector serves every thread of a worker.
+_orb = cv2.ORB_create(nfeatures=FEATURES, fastThreshold=FAST_THRESHOLD)
+_matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+
+
+@dataclass(frozen=True)
+class OrbFeatures:
+    points: np.ndarray         # (n, 2) float32, pixel positions in the resized image
+    descriptors: np.ndarray    # (n, 32) uint8
+
+    def __len__(self) -> int:
+        return len(self.descriptors)
+
+
+def orb_features(rgb: np.ndarray, max_side: int = MAX_SIDE) -> OrbFeatures:
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    scale = max_side / max(gray.shape)
+    if scale < 1:
+        gray = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA)
+    keypoints, descriptors = _orb.detectAndCompute(gray, None)
+    if descriptors is None:
+        return OrbFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
+    return OrbFeatures(np.float32([k.pt for k in keypoints]), descriptors)
+
+
+def reference_variants(rgb: np.ndarray) -> list[OrbFeatures]:
+    mirrored = np.ascontiguousarray(rgb[:, ::-1])
+    return [orb_features(image, int(MAX_SIDE * scale)) for image in (rgb, mirrored) for scale in REFERENCE_SCALES]
+
+
+def inliers(frame: OrbFeatures, reference: OrbFeatures) -> int:
+    """How many of the frame's matches to `reference` one plausible homography explains."""
+    if len(frame) < MIN_GOOD or len(reference) < MIN_GOOD:
+        return 0
+    pairs = _matcher.knnMatch(frame.descriptors, reference.descriptors, k=2)
+    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
+    if len(good) < MIN_GOOD:
+        return 0
+    src = frame.points[[m.queryIdx for m in good]]
+    dst = reference.points[[m.trainIdx for m in good]]
+    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+    if homography is None or not _plausible(homography):
+        return 0
+    return int(mask.sum())
+
+
+def _plausible(homography: np.ndarray) -> bool:
+    # A copy may be scaled, rotated or slightly skewed; a near-singular or wildly scaled map is
+    # RANSAC fitting noise.
+    det = float(np.linalg.det(homography[:2, :2]))
+    return 1 / 64 < abs(det) < 64
+
+
+def best_inliers(frame: OrbFeatures, variants: Sequence[OrbFeatures]) -> int:
+    return max((inliers(frame, v) for v in variants), default=0)
+
+
+def serialize(variants: Sequence[OrbFeatures]) -> bytes:
+    out = io.BytesIO()
+    arrays = {f"{kind}{i}": getattr(v, attr) for i, v in enumerate(variants)
+              for kind, attr in (("p", "points"), ("d", "descriptors"))}
+    np.savez_compressed(out, **arrays)
+    return out.getvalue()
+
+
+def deserialize(blob: bytes) -> list[OrbFeatures]:
+    with np.load(io.BytesIO(blob)) as arrays:
+        count = len(arrays.files) // 2
+        return [OrbFeatures(arrays[f"p{i}"], arrays[f"d{i}"]) for i in range(count)]

@@ -1,0 +1,170 @@
+"""Claims end to end below the service: reference intake, ORB and alias matching, the policy's
+reading of them, the claims CLI, and retroscan on a real broker."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from classifiers import orb
+from classifiers.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
+from classifiers.base import ClipInput
+from classifiers.characters import Catalog, CharacterHandler
+from clipguard.config import MediaLimits, Settings
+from clipguard.contracts import ClipGenerated
+from clipguard.references import BadReference, ReferenceFile, build_references
+from fixtures.clips import image, png_file, write_frames
+from fixtures.edits import EDITS, on_background
+from pipelines.kafka_io import read_decisions
+from pipelines.media import Frame, SampledClip
+from pipelines.retroscan import run_retroscan
+from policies.engine import character_rule, load_policy
+from registry.claims import ClaimStore, ReferenceRecord
+from registry.db import engine_for
+from registry.store import DecisionStore
+from tests.builders import decided, decision
+from tests.conftest import clipguard
+
+POLICY = load_policy()
+CAT_REFS = build_references([png_file("chelsea.png", "chelsea")], MediaLimits())
+CAT = ReferenceRecord("ref-cat", "claim-cat", "Chelsea", "block", CAT_REFS[0].pdq, CAT_REFS[0].phash, CAT_REFS[0].orb)
+
+
+def verdicts_for(rgb: np.ndarray, prompt: str | None = None, catalog: Catalog | None = None) -> set[str]:
+    """What the policy makes of the character signal on a one-frame clip of `rgb`."""
+    handler = CharacterHandler(lambda: catalog or Catalog([CAT]))
+    clip = SampledClip((Frame(0, 0.0, False, rgb),), 1.0, rgb.shape[1], rgb.shape[0], 1)
+    event = ClipGenerated("c", "alice", "file:///m.mp4", "2026-11-21T10:00:00Z", prompt=prompt)
+    signal = handler.score(handler.load_model(), [ClipInput(event, clip)])[0]
+    return {v for v, _ in character_rule(signal, POLICY.signals["character"], POLICY.label, {})}
+
+
+@pytest.mark.parametrize("edit", list(EDITS))
+def test_every_edit_family_of_the_claimed_art_is_blocked(edit: str):
+    assert "block" in verdicts_for(EDITS[edit](image("chelsea"))), edit
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee", "rocket", "camera", "brick", "horse", "moon", "page",
+                                  "logo", "retina", "coins", "grass"])
+def test_unclaimed_pictures_match_nothing(name: str):
+    assert verdicts_for(image(name)) == set()
+    assert verdicts_for(on_background(image(name), background="coffee")) == set()
+
+
+def test_orb_variants_survive_serialization():
+    variants = orb.reference_variants(image("chelsea"))
+    again = orb.deserialize(orb.serialize(variants))
+    assert len(again) == 4
+    assert all(np.array_equal(a.descriptors, b.descriptors) for a, b in zip(variants, again, strict=True))
+
+
+@pytest.mark.parametrize(("alias", "prompt", "hit"), [
+    ("SpongeBob", "sp0nge b0b dancing on the beach", True),
+    ("SpongeBob", "SPONGEBOB!!", True),
+    ("Bob l'éponge", "bob l'eponge au cinema", True),
+    ("Rick", "a wall of red bricks", False),
+    ("Rick Sanchez", "rick and morty", False),
+    ("Chelsea the Cat", "chelsea-the-cat in space", True),
+])
+def test_alias_matching_tolerates_case_accents_spacing_and_leetspeak(alias: str, prompt: str, hit: bool):
+    index = AliasIndex([Alias("claim", "Title", "block", alias, "und")])
+    assert bool(index.query(prompt)) == hit, (normalize(alias), normalize(prompt))
+
+
+def test_an_alias_alone_sends_a_clip_to_review_not_block():
+    catalog = Catalog([CAT], [Alias("claim-cat", "Chelsea", "block", "Chelsea the Cat", "en")])
+    assert verdicts_for(image("coffee"), prompt="Chelsea the Cat drinks coffee", catalog=catalog) == {"review"}
+
+
+def test_aliases_parse_with_languages_and_short_ones_are_refused():
+    assert parse_alias("Bob l'éponge@fr") == ("Bob l'éponge", "fr")
+    assert parse_alias("user@example.com") == ("user@example.com", "und")
+    with pytest.raises(ValueError, match="too short"):
+        check_aliases([("Al", "en")])
+
+
+def png_bytes(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG")
+    return out.getvalue()
+
+
+def test_a_clip_reference_contributes_several_frames(tmp_path: Path):
+    clip = write_frames(tmp_path / "ref.mp4", [on_background(image("chelsea"), scale=0.9)] * 48)
+    refs = build_references([ReferenceFile("ref.mp4", clip.read_bytes())], MediaLimits())
+    assert 1 < len(refs) <= 4 and {r.media_kind for r in refs} == {"clip"} and all(r.orb for r in refs)
+
+
+@pytest.mark.parametrize(("name", "data", "complaint"), [
+    ("empty.png", b"", "the file is empty"),
+    ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "not a readable image"),
+    ("notes.txt", b"just some text, not media", "not a readable image or clip"),
+    ("tiny.png", png_bytes(np.zeros((8, 8, 3), np.uint8)), "too small"),
+])
+def test_bad_references_are_refused_with_the_reason(name: str, data: bytes, complaint: str):
+    with pytest.raises(BadReference, match=complaint):
+        build_references([png_file("good.png", "chelsea"), ReferenceFile(name, data)], MediaLimits())
+
+
+def test_the_claims_cli_files_lists_and_withdraws(settings: Settings, tmp_path: Path):
+    cat = tmp_path / "cat.png"
+    cat.write_bytes(png_file("cat.png", "chelsea").data)
+    filed = clipguard(["claims", "add", "--holder", "studio", "--title", "Chelsea", "--alias", "Chelsea le chat@fr",
+                       "--reference", str(cat), "--action", "takedown"], settings, timeout=120)
+    assert filed.returncode == 0, filed.stderr
+    claim_id = filed.stdout.strip()
+    listed = clipguard(["claims", "list", "--holder", "studio"], settings, timeout=60).stdout
+    assert f"{claim_id}\tstudio\tactive\ttakedown\tChelsea\tChelsea le chat@fr" in listed
+    assert clipguard(["claims", "withdraw", claim_id, "--holder", "other"], settings, timeout=60).returncode == 2
+    assert clipguard(["claims", "withdraw", claim_id, "--holder", "studio"], settings, timeout=60).returncode == 0
+    assert "\twithdrawn\t" in clipguard(["claims", "list"], settings, timeout=60).stdout
+    history = ClaimStore(engine_for(settings.database_url)).get(claim_id, "studio").history
+    assert [h["action"] for h in history] == ["filed", "withdrawn"]
+
+
+def test_a_bad_reference_stores_nothing(settings: Settings, tmp_path: Path):
+    good, bad = tmp_path / "cat.png", tmp_path / "bad.png"
+    good.write_bytes(png_file("cat.png", "chelsea").data)
+    bad.write_bytes(b"\x89PNG broken")
+    result = clipguard(["claims", "add", "--holder", "studio", "--title", "Chelsea", "--reference", str(good),
+                        "--reference", str(bad)], settings, timeout=120)
+    assert result.returncode == 2 and "bad.png: not a readable image" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert ClaimStore(engine_for(settings.database_url)).list() == []
+
+
+def test_retroscan_takes_down_published_copies_and_spares_the_rest(settings: Settings, bootstrap: str):
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    engine = engine_for(settings.database_url)
+    store = DecisionStore(engine)
+
+    def published(clip_id: str, picture: np.ndarray, verdict: str = "allow", source: str = "gate") -> None:
+        from classifiers.characters import hash_frame
+
+        h = hash_frame(picture)
+        clip = decided(decision(clip_id, verdict, source=source))
+        store.record([replace(clip, features={"character": ("v", {"frames": [
+            {"index": 0, "t": 0.0, "pdq": h.pdq, "quality": h.quality, "phash": h.phash}]})})])
+
+    published("copy", EDITS["brightness"](image("chelsea")))
+    published("other", image("coffee"))
+    published("reviewed-copy", image("chelsea"), verdict="review")
+    published("analyst-allowed", image("chelsea"), source="analyst")
+    claim_id = ClaimStore(engine).add("studio", "Chelsea", "takedown", CAT_REFS)
+
+    result = run_retroscan(settings, claim_id)
+    assert sorted(result.taken_down) == ["copy", "reviewed-copy"]
+    assert result.scanned == 4
+    on_kafka = read_decisions(bootstrap, {"copy", "reviewed-copy"}, timeout_s=30)
+    assert {d["source"] for d in on_kafka.values()} == {"retroscan"}
+    assert {d["verdict"] for d in on_kafka.values()} == {"takedown"}
+    assert store.get("copy")["verdict"] == "takedown" and store.get("other")["verdict"] == "allow"
+    assert store.get("analyst-allowed")["source"] == "analyst"
+    matches = ClaimStore(engine).matches(claim_id, "studio")
+    assert {m.clip_id for m in matches} == {"copy", "reviewed-copy"}
+    assert ClaimStore(engine).get(claim_id, None).history[-1]["action"] == "retroscanned"
