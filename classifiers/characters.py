@@ -33,6 +33,8 @@ MIN_PDQ_QUALITY = 50
 SEARCH_PDQ = 64
 SEARCH_PHASH = 14
 SEARCH_INLIERS = 10
+# How often the gate reloads the active claims: a new claim applies within this many seconds.
+REFRESH_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -183,7 +185,7 @@ class CharacterHandler(SignalHandler[LiveIndex]):
     model_version = (f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}/opencv-{cv2.__version__}"
                      f"-orb{orb.FEATURES}")
 
-    def __init__(self, references: Callable[[], Catalog], refresh_s: float = 5.0, **batching: int):
+    def __init__(self, references: Callable[[], Catalog], refresh_s: float = REFRESH_S, **batching: int):
         super().__init__(**batching)
         self._references = references
         self._refresh_s = refresh_s

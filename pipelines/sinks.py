@@ -18,11 +18,12 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
-from clipguard.contracts import parse_timestamp
+from clipguard.contracts import Decision, parse_timestamp
 from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
 from pipelines.media import thumbnail_jpeg
 from pipelines.moderate import Decided, Rejected, StageTimer
+from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for
 from registry.store import DecidedClip, DecisionStore, StoredFrame
 
@@ -38,6 +39,13 @@ def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedC
     return DecidedClip(decided.decision, json.loads(decided.event.to_json()),
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features},
                        frames)
+
+
+def claim_matches(decision: Decision) -> list[ClaimMatch]:
+    """The claims a decision's character reasons cite, for their holders to see."""
+    return [ClaimMatch(e["claim_id"], decision.clip_id, e.get("reference_id"), e["method"],
+                       float(e.get("distance", e.get("inliers", 0))), e.get("frame"), decision.verdict, decision.source)
+            for r in decision.reasons if r.signal == "character" for e in [r.evidence]]
 
 
 def count_written(outcome: Decided | Rejected) -> None:
@@ -68,6 +76,7 @@ class WriteOutcomes(beam.DoFn):
         self._committer = KafkaConsumer(bootstrap_servers=self._bootstrap, group_id=self._group,
                                         enable_auto_commit=False, **CONSUMER_TIMEOUTS)
         self._store = DecisionStore(engine_for(self._database_url))
+        self._claims = ClaimStore(engine_for(self._database_url))
         self._reported_at = time.monotonic()
 
     def teardown(self) -> None:
@@ -102,6 +111,7 @@ class WriteOutcomes(beam.DoFn):
             sent.get(timeout=SEND_TIMEOUT_S)  # flush() does not raise for a failed send; this does
         if self._decided:
             self._store.record(self._decided)
+            self._claims.record_matches([m for clip in self._decided for m in claim_matches(clip.decision)])
         if self._next_offsets:
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:

@@ -24,7 +24,7 @@ from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import DecisionStore
-from service import api, console
+from service import api, claims_api, console
 from service.auth import LoginRequired, Services, api_scope
 from service.metrics import HttpMetrics, exposition
 
@@ -34,6 +34,7 @@ PRUNE_EVERY_S = 3600.0
 
 def create_app(settings: Settings, publish: Callable[[Decision], None] | None = None,
                policy_path: str | None = None) -> FastAPI:
+    settings.ensure_home()
     engine = migrate(settings.database_url)
     svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
                    audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
@@ -53,6 +54,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     app.state.services = svc
     app.add_middleware(HttpMetrics)
     app.include_router(api.router)
+    app.include_router(claims_api.router)
     app.include_router(console.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(QueueError, _queue_error)

@@ -6,16 +6,21 @@ from __future__ import annotations
 import base64
 import json
 import signal
+import time
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from classifiers.characters import REFRESH_S
 from clipguard.broker import free_port
 from clipguard.config import Settings
 from clipguard.demo import start_gate
+from clipguard.references import build_references
+from fixtures.clips import png_file
 from pipelines.kafka_io import read_dead_letters, read_decisions
+from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.review import ReviewQueue
 from registry.store import DecisionStore
@@ -126,3 +131,26 @@ def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: 
     assert {d["clip_id"] for d in stored} == set(events)
     assert all(d["verdict"] in ("allow", "block") for d in stored)
     assert committed == len(events)
+
+
+def test_a_claim_filed_while_the_gate_runs_applies_within_ten_seconds(gate_settings: Settings, clips_dir: Path,
+                                                                      tmp_path: Path):
+    s = gate_settings
+    publish(s.kafka_bootstrap, [clip_event("cat-before", clips_dir / "cat-character.mp4")])
+    gate = start_gate(s, log=tmp_path / "gate.log")
+    try:
+        before = read_decisions(s.kafka_bootstrap, {"cat-before"}, timeout_s=120)["cat-before"]
+        ClaimStore(engine_for(s.database_url)).add(
+            "studio", "Chelsea", "block", build_references([png_file("cat.png", "chelsea")], s.media))
+        time.sleep(REFRESH_S + 1)   # under the 10 s the claims issue allows, with no restart
+        publish(s.kafka_bootstrap, [clip_event("cat-after", clips_dir / "cat-character.mp4")])
+        after = read_decisions(s.kafka_bootstrap, {"cat-after"}, timeout_s=120)["cat-after"]
+        await_committed(s.kafka_bootstrap, 2)   # the registry, and so the holder's matches, are written by then
+    finally:
+        gate.terminate()
+        gate.wait(timeout=30)
+    assert before["verdict"] == "allow"
+    assert after["verdict"] == "block" and after["reasons"][0]["signal"] == "character"
+    matches = ClaimStore(engine_for(s.database_url)).list("studio")
+    assert matches and ClaimStore(engine_for(s.database_url)).matches(matches[0].claim_id, "studio")[0].clip_id == \
+        "cat-after"

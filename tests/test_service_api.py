@@ -75,20 +75,27 @@ API_ROUTES = [
     ("GET", "/v1/audit", None, "audit:read"),
     ("GET", "/v1/queue/stats", None, "reviews:read"),
     ("GET", "/metrics", None, "metrics:read"),
+    ("POST", "/v1/claims", None, "claims:write"),
+    ("GET", "/v1/claims", None, "claims:read"),
+    ("GET", "/v1/claims/{claim}", None, "claims:read"),
+    ("DELETE", "/v1/claims/{claim}", None, "claims:write"),
+    ("GET", "/v1/claims/{claim}/matches", None, "claims:read"),
 ]
 
 
 def test_the_matrix_covers_every_authenticated_route(world: World):
     paths = set(world.client.get("/openapi.json").json()["paths"])
     api = {p for p in paths if p.startswith("/v1/") or p == "/metrics"}
-    assert api == {p.replace("queued", "{clip_id}").replace("{item}", "{item_id}") for _, p, _, _ in API_ROUTES}
+    assert api == {p.replace("queued", "{clip_id}").replace("{item}", "{item_id}").replace("{claim}", "{claim_id}")
+                   for _, p, _, _ in API_ROUTES}
 
 
 @pytest.mark.parametrize("role", ROLES)
 def test_every_role_against_every_route(world: World, role: str):
     target = item_id(world)
     for method, path, body, scope in API_ROUTES:
-        response = world.client.request(method, path.format(item=target), json=body, headers=world.bearer(role))
+        response = world.client.request(method, path.format(item=target, claim="0" * 32), json=body,
+                                        headers=world.bearer(role))
         allowed = scope in ROLE_SCOPES[role]
         assert (response.status_code == 403) == (not allowed), (role, method, path, response.text)
         assert response.status_code != 401, (role, path)

@@ -38,6 +38,10 @@ class Recorder:
     def record(self, clips):
         self.log.append(("registry", [c.decision.clip_id for c in clips]))
 
+    def record_matches(self, matches):
+        if matches:
+            self.log.append(("matches", [m.clip_id for m in matches]))
+
     def commit(self, offsets):
         self.log.append(("commit", {tp.partition: o.offset for tp, o in offsets.items()}))
 
@@ -51,6 +55,7 @@ def decided(clip_id: str, offset: int) -> Decided:
 def sink(producer: Producer, log: list) -> WriteOutcomes:
     out = WriteOutcomes("127.0.0.1:1", "sqlite://", "g")
     out._producer, out._store, out._committer = producer, Recorder(log), Recorder(log)
+    out._claims = Recorder(log)
     out._reported_at = float("inf")
     return out
 

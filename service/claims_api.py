@@ -1,0 +1,85 @@
+"""`/v1/claims`: rights holders file, list, withdraw and follow their own claims. A holder's token
+sees only that holder's claims; anyone else's claim answers 404, as a missing one does."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+
+from classifiers.aliases import check_aliases, parse_alias
+from clipguard.references import MAX_REFERENCE_BYTES, BadReference, ReferenceFile, build_references
+from registry.accounts import Principal
+from registry.claims import ClaimNotFound
+from service.auth import Services, api_scope, services
+
+router = APIRouter(prefix="/v1/claims")
+Svc = Annotated[Services, Depends(services)]
+MAX_REFERENCES = 20
+T = TypeVar("T")
+
+
+@router.post("", status_code=201)
+async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write")],
+                     title: Annotated[str, Form(min_length=1, max_length=256)],
+                     reference: Annotated[list[UploadFile], File(description="Images or clips of the work")],
+                     action: Annotated[Literal["block", "takedown", "review"], Form()] = "block",
+                     alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
+    """File a claim. A `takedown` claim also starts a retroscan of published clips."""
+    if len(reference) > MAX_REFERENCES:
+        raise HTTPException(413, f"{len(reference)} references; at most {MAX_REFERENCES} per claim")
+    files = []
+    for upload in reference:
+        data = await upload.read(MAX_REFERENCE_BYTES + 1)
+        if len(data) > MAX_REFERENCE_BYTES:
+            raise HTTPException(413, f"{upload.filename}: references are capped at {MAX_REFERENCE_BYTES >> 20} MiB")
+        files.append(ReferenceFile(upload.filename or "reference", data))
+    aliases = [parse_alias(a) for a in alias]
+    try:
+        check_aliases(aliases)
+        built = build_references(files, svc.settings.media)
+    except (BadReference, ValueError) as exc:
+        raise HTTPException(422, str(exc)) from None
+    claim_id = svc.claims.add(who.name, title, action, built, aliases)
+    if action == "takedown":
+        start_retroscan(svc, claim_id, who.name)
+    return svc.claims.get(claim_id, who.name).to_dict()
+
+
+def start_retroscan(svc: Services, claim_id: str, actor: str) -> None:
+    """Its own process: a Beam batch job should not share the API's event loop or memory."""
+    with (svc.settings.home / "retroscan.log").open("ab") as log:
+        subprocess.Popen([sys.executable, "-m", "clipguard", "retroscan", "--claim", claim_id],
+                         env=svc.settings.to_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    svc.claims.note(claim_id, actor, "retroscan", {"started": True})
+
+
+@router.get("")
+def list_claims(svc: Svc, who: Annotated[Principal, api_scope("claims:read")]) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in svc.claims.list(who.name)]
+
+
+@router.get("/{claim_id}")
+def get_claim(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:read")]) -> dict[str, Any]:
+    return _owned(lambda: svc.claims.get(claim_id, who.name).to_dict())
+
+
+@router.delete("/{claim_id}", status_code=204)
+def withdraw_claim(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:write")]) -> Response:
+    _owned(lambda: svc.claims.withdraw(claim_id, who.name))
+    return Response(status_code=204)
+
+
+@router.get("/{claim_id}/matches")
+def claim_matches(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:read")]) -> list[dict]:
+    return _owned(lambda: [m.__dict__ for m in svc.claims.matches(claim_id, who.name)])
+
+
+def _owned(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except ClaimNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
