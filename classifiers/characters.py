@@ -183,7 +183,7 @@ class CharacterHandler(SignalHandler[LiveIndex]):
     name = "character"
     model_name = "pdq+phash+orb+alias"
     model_version = (f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}/opencv-{cv2.__version__}"
-                     f"-orb{orb.FEATURES}")
+                     f"-orb{orb.FRAME_FEATURES}")
 
     def __init__(self, references: Callable[[], Catalog], refresh_s: float = REFRESH_S, **batching: int):
         super().__init__(**batching)

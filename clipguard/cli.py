@@ -328,8 +328,9 @@ def _accounts():
 
 
 @cli.command()
-@click.option("--suite", type=click.Choice(["gate", "explicit", "all"]), default="all",
-              help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model.")
+@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "all"]), default="all",
+              help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
+                   "characters: recall per edit and matching method at <= 1% false matches.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @user_errors
@@ -340,6 +341,10 @@ def bench(suite: str, clips: int, load_events: int) -> None:
         from bench.explicit import run_explicit_bench
 
         run_explicit_bench(settings)
+    if suite in ("characters", "all"):
+        from bench.characters import run_character_bench
+
+        run_character_bench(settings)
     if suite in ("gate", "all"):
         from bench.pipeline import run_bench
 
