@@ -44,6 +44,8 @@ EXTRAS_REQUIRE = {
         "torch==2.13.0",
         "transformers==5.23.0",
     ],
+    # `clipguard bench --suite index` compares against python-threatexchange (with faiss).
+    "bench": ["threatexchange==1.2.17", "faiss-cpu==1.15.1"],
     # GPU machines only: CUDA torch comes from the operator's index; pinning the version keeps
     # pip from resolving a different one.
     "gpu": [

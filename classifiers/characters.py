@@ -23,6 +23,7 @@ from PIL import Image
 from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, AliasMatch
 from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from classifiers.hamming import HammingIndex
 from clipguard.contracts import thumbnail_ref
 
 PDQ_BITS = 256
@@ -30,7 +31,8 @@ PHASH_BITS = 64
 # Below this PDQ quality a frame is nearly flat and its hash matches noise (PDQ's own guidance).
 MIN_PDQ_QUALITY = 50
 # The widest distances the index reports; the policy decides what is a match and what a near miss.
-SEARCH_PDQ = 64
+# PDQ's covers the policy's review band (45) and keeps the multi-index probes at 2 bits per chunk.
+SEARCH_PDQ = 47
 SEARCH_PHASH = 14
 SEARCH_INLIERS = 10
 # How often the gate reloads the active claims: a new claim applies within this many seconds.
@@ -49,13 +51,6 @@ def hash_frame(rgb: np.ndarray) -> FrameHash:
     bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
     pdq = np.packbits(bits.astype(np.uint8)).tobytes().hex()
     return FrameHash(pdq, int(quality), str(imagehash.phash(Image.fromarray(rgb))))
-
-
-def _bits(hexes: Sequence[str], nbits: int) -> np.ndarray:
-    if not hexes:
-        return np.zeros((0, nbits), dtype=bool)
-    raw = np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(len(hexes), -1)
-    return np.unpackbits(raw, axis=1).astype(bool)
 
 
 class Reference(Protocol):
@@ -85,12 +80,12 @@ class Match:
 
 
 class HashIndex:
-    """Brute-force Hamming search over reference hashes; fine into the tens of thousands."""
+    """PDQ and pHash references, searched exactly within each method's radius (classifiers/hamming.py)."""
 
     def __init__(self, references: Iterable[Reference] = ()):
         self._refs: list[Reference] = []
-        self._pdq = _bits([], PDQ_BITS)
-        self._phash = _bits([], PHASH_BITS)
+        self._pdq = HammingIndex(PDQ_BITS, SEARCH_PDQ)
+        self._phash = HammingIndex(PHASH_BITS, SEARCH_PHASH, multi_index=False)
         self.add(references)
 
     def __len__(self) -> int:
@@ -99,29 +94,24 @@ class HashIndex:
     def add(self, references: Iterable[Reference]) -> None:
         new = list(references)
         self._refs += new
-        self._pdq = np.vstack([self._pdq, _bits([r.pdq for r in new], PDQ_BITS)])
-        self._phash = np.vstack([self._phash, _bits([r.phash for r in new], PHASH_BITS)])
+        self._pdq.add([r.pdq for r in new])
+        self._phash.add([r.phash for r in new])
 
     def query(self, frames: Sequence[FrameHash]) -> list[Match]:
         """The closest reference hit of each method per (frame, claim), within the search radius."""
         if not self._refs or not frames:
             return []
         usable = [i for i, f in enumerate(frames) if f.quality >= MIN_PDQ_QUALITY]
-        pdq = _hamming(_bits([frames[i].pdq for i in usable], PDQ_BITS), self._pdq)
-        phash = _hamming(_bits([f.phash for f in frames], PHASH_BITS), self._phash)
         best: dict[tuple[int, str, str], Match] = {}
-        for method, dist, rows, radius in (("pdq", pdq, usable, SEARCH_PDQ),
-                                           ("phash", phash, range(len(frames)), SEARCH_PHASH)):
-            for row, col in zip(*np.nonzero(dist <= radius), strict=True):
-                ref, frame = self._refs[col], rows[row]
-                key = (frame, ref.claim_id, method)
-                if key not in best or dist[row, col] < best[key].measure:
-                    best[key] = Match(ref, method, int(dist[row, col]), frame)
+        for method, found, rows in (("pdq", self._pdq.search([frames[i].pdq for i in usable]), usable),
+                                    ("phash", self._phash.search([f.phash for f in frames]), range(len(frames)))):
+            for frame, (positions, distances) in zip(rows, found, strict=True):
+                for position, distance in zip(positions.tolist(), distances.tolist(), strict=True):
+                    ref = self._refs[position]
+                    key = (frame, ref.claim_id, method)
+                    if key not in best or distance < best[key].measure:
+                        best[key] = Match(ref, method, distance, frame)
         return sorted(best.values(), key=lambda m: (m.measure, m.frame))
-
-
-def _hamming(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return (a[:, None, :] != b[None, :, :]).sum(axis=2)
 
 
 class OrbIndex:

@@ -328,9 +328,10 @@ def _accounts():
 
 
 @cli.command()
-@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "all"]), default="all",
+@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "index", "all"]), default="all",
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
-                   "characters: recall per edit and matching method at <= 1% false matches.")
+                   "characters: recall per edit and matching method at <= 1% false matches. "
+                   "index: PDQ query cost at 10k and 1M references, against threatexchange.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @user_errors
@@ -345,6 +346,10 @@ def bench(suite: str, clips: int, load_events: int) -> None:
         from bench.characters import run_character_bench
 
         run_character_bench(settings)
+    if suite in ("index", "all"):
+        from bench.index import run_index_bench
+
+        run_index_bench()
     if suite in ("gate", "all"):
         from bench.pipeline import run_bench
 

@@ -79,3 +79,23 @@ def test_a_clip_that_breaks_the_handler_fails_alone(clips_dir: Path):
                                                           handler.load_model())]
     assert results[0].ok
     assert not results[1].ok and results[1].error
+
+
+def test_multi_index_hashing_finds_exactly_what_brute_force_finds():
+    from classifiers.hamming import MULTI_INDEX_FROM, HammingIndex
+
+    rng = np.random.default_rng(7)
+    stored = rng.integers(0, 256, size=(MULTI_INDEX_FROM + 5000, 32), dtype=np.uint8)
+    queries = []
+    for row in rng.choice(len(stored), 40, replace=False):   # near copies, 0-47 bits away
+        flipped = np.unpackbits(stored[row]).astype(bool)
+        flipped[rng.choice(256, rng.integers(0, 48), replace=False)] ^= True
+        queries.append(np.packbits(flipped).tobytes().hex())
+    queries += [rng.integers(0, 256, 32, dtype=np.uint8).tobytes().hex() for _ in range(10)]
+    hexes = [r.tobytes().hex() for r in stored]
+    fast, slow = HammingIndex(256, 47), HammingIndex(256, 47, multi_index=False)
+    fast.add(hexes)
+    slow.add(hexes)
+    for (fp, fd), (sp, sd) in zip(fast.search(queries), slow.search(queries), strict=True):
+        assert dict(zip(fp.tolist(), fd.tolist(), strict=True)) == dict(zip(sp.tolist(), sd.tolist(), strict=True))
+    assert sum(len(p) for p, _ in fast.search(queries)) >= 40   # the planted copies were all found
