@@ -48,7 +48,7 @@ def test_a_near_match_goes_to_review():
 
 
 def test_the_strongest_reason_wins_and_comes_first():
-    ruling = decide(character(hit("phash", 11), hit("pdq", 3, action="takedown")), POLICY)
+    ruling = decide(character(hit("phash", 6), hit("pdq", 3, action="takedown")), POLICY)
     assert ruling.verdict == "takedown"
     assert [r.policy.split("/")[-1] for r in ruling.reasons] == ["character.pdq", "character.phash"]
 
