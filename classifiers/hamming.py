@@ -16,8 +16,9 @@ from itertools import combinations
 import numpy as np
 
 CHUNK_BITS = 16
-# Below this many references, one vectorised pass over all of them is faster than the tables.
-MULTI_INDEX_FROM = 20_000
+# Below this many references, one vectorised pass over all of them is as fast as the tables
+# (measured at radius 31: 0.033 against 0.030 ms at 1,000; 0.28 against 0.034 ms at 10,000).
+MULTI_INDEX_FROM = 2_000
 
 
 def pack(hexes: Sequence[str], nbits: int) -> np.ndarray:
@@ -84,12 +85,13 @@ class HammingIndex:
         base = (np.repeat(np.arange(self._chunks), probes.shape[1]) * len(self) + starts)
         before = np.cumsum(lengths) - lengths
         flat = np.repeat(base - before, lengths) + np.arange(total)
-        return np.unique(orders.ravel()[flat]).astype(np.int64)
+        return np.unique(orders.reshape(-1)[flat]).astype(np.int64)
 
     def _built(self) -> tuple[np.ndarray, np.ndarray]:
         if self._tables is None:
             chunks = self._bytes.view(np.uint16).astype(np.int64)             # (n, chunks)
-            orders = np.argsort(chunks, axis=0, kind="stable").T.astype(np.int32)
+            # Chunk-major and contiguous, so the gather below reads one flat array without a copy.
+            orders = np.ascontiguousarray(np.argsort(chunks, axis=0, kind="stable").T, dtype=np.int32)
             counts = np.stack([np.bincount(chunks[:, c], minlength=1 << CHUNK_BITS) for c in range(self._chunks)])
             offsets = np.concatenate([np.zeros((self._chunks, 1), np.int64), np.cumsum(counts, axis=1)], axis=1)
             self._tables = (orders, offsets)
