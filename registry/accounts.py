@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import check_id
+from clipguard.contracts import check_id, utcnow
 from registry.models import AccountRow, ApiTokenRow, LoginFailureRow, SessionRow
 
 ROLES = ("platform", "rights_holder", "cameo_owner", "analyst", "admin")
@@ -49,14 +49,6 @@ def _sha256(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
-def _aware(ts: dt.datetime) -> dt.datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=dt.UTC)
-
-
 @dataclass(frozen=True)
 class Principal:
     """Who is calling, and what they may do."""
@@ -84,7 +76,7 @@ class AccountStore:
         with Session(self._engine) as session, session.begin():
             if session.get(AccountRow, name) is not None:
                 raise ValueError(f"account {name!r} already exists")
-            session.add(AccountRow(name=name, role=role, created_at=_now(),
+            session.add(AccountRow(name=name, role=role, created_at=utcnow(),
                                    password_hash=_hasher.hash(password) if password else None))
 
     def role_of(self, name: str) -> str | None:
@@ -102,7 +94,7 @@ class AccountStore:
         if beyond:
             raise ValueError(f"role {role} cannot hold scope(s) {', '.join(beyond)}")
         token_id, secret = secrets.token_hex(8), secrets.token_urlsafe(32)
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             session.add(ApiTokenRow(token_id=token_id, account=name, secret_sha256=_sha256(secret),
                                     scopes=sorted(scopes), created_at=now, expires_at=now + ttl))
@@ -119,7 +111,7 @@ class AccountStore:
                 raise AuthError("unknown bearer token")
             if row.revoked_at is not None:
                 raise AuthError("this token was revoked")
-            if _aware(row.expires_at) <= _now():
+            if row.expires_at <= utcnow():
                 raise AuthError("this token has expired")
             account = session.get(AccountRow, row.account)
             return Principal(account.name, account.role, frozenset(row.scopes))
@@ -129,7 +121,7 @@ class AccountStore:
             rows = session.scalars(select(ApiTokenRow).where(ApiTokenRow.account == name,
                                                              ApiTokenRow.revoked_at.is_(None))).all()
             for row in rows:
-                row.revoked_at = _now()
+                row.revoked_at = utcnow()
             return len(rows)
 
     def check_password(self, name: str, password: str) -> Principal:
@@ -147,7 +139,7 @@ class AccountStore:
     def open_session(self, principal: Principal, ttl: dt.timedelta = SESSION_TTL) -> tuple[str, str]:
         """A new console session: (cookie value, CSRF token)."""
         cookie, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             session.execute(delete(SessionRow).where(SessionRow.expires_at < now))
             session.add(SessionRow(session_sha256=_sha256(cookie), account=principal.name, csrf_token=csrf,
@@ -157,7 +149,7 @@ class AccountStore:
     def authenticate_session(self, cookie: str) -> Principal:
         with Session(self._engine) as session:
             row = session.get(SessionRow, _sha256(cookie))
-            if row is None or _aware(row.expires_at) <= _now():
+            if row is None or row.expires_at <= utcnow():
                 raise AuthError("not logged in, or the session has expired")
             account = session.get(AccountRow, row.account)
             return Principal(account.name, account.role, ROLE_SCOPES[account.role], csrf_token=row.csrf_token)
@@ -168,10 +160,10 @@ class AccountStore:
 
     def record_login_failure(self, keys: list[str]) -> None:
         with Session(self._engine) as session, session.begin():
-            session.add_all(LoginFailureRow(key=k[:200], at=_now()) for k in keys)
+            session.add_all(LoginFailureRow(key=k[:200], at=utcnow()) for k in keys)
 
     def recent_login_failures(self, key: str, window: dt.timedelta) -> int:
-        query = select(func.count()).where(LoginFailureRow.key == key[:200], LoginFailureRow.at >= _now() - window)
+        query = select(func.count()).where(LoginFailureRow.key == key[:200], LoginFailureRow.at >= utcnow() - window)
         with Session(self._engine) as session:
             return session.scalar(query) or 0
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from clipguard.contracts import utcnow
 from registry.models import ClaimEventRow, ClaimMatchRow, ClaimReferenceRow, ClaimRow
 
 CLAIM_ACTIONS = ("review", "block", "takedown")
@@ -71,10 +72,6 @@ class ClaimMatch:
     source: str
 
 
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class ClaimStore:
     def __init__(self, engine: Engine):
         self._engine = engine
@@ -89,7 +86,7 @@ class ClaimStore:
         if not title.strip() or len(title) > 256:
             raise ValueError("a claim needs a title of 1-256 characters")
         claim_id = uuid.uuid4().hex
-        now = _now()
+        now = utcnow()
         alias_rows = [{"text": text, "lang": lang} for text, lang in aliases]
         with Session(self._engine) as session, session.begin():
             session.add(ClaimRow(claim_id=claim_id, holder_id=holder_id, title=title, action=action,
@@ -109,14 +106,14 @@ class ClaimStore:
             row = self._owned(session, claim_id, holder_id)
             if row.status == "withdrawn":
                 return
-            row.status, row.withdrawn_at = "withdrawn", _now()
+            row.status, row.withdrawn_at = "withdrawn", utcnow()
             session.add(ClaimEventRow(claim_id=claim_id, at=row.withdrawn_at, actor=holder_id, action="withdrawn",
                                       detail={}))
 
     def note(self, claim_id: str, actor: str, action: str, detail: dict[str, Any]) -> None:
         """Append to a claim's history (e.g. a retroscan's outcome)."""
         with Session(self._engine) as session, session.begin():
-            session.add(ClaimEventRow(claim_id=claim_id, at=_now(), actor=actor, action=action, detail=detail))
+            session.add(ClaimEventRow(claim_id=claim_id, at=utcnow(), actor=actor, action=action, detail=detail))
 
     def get(self, claim_id: str, holder_id: str | None) -> ClaimInfo:
         """One claim; `holder_id` None only for operators, who may see any."""
@@ -176,7 +173,7 @@ class ClaimStore:
             for m in matches:
                 session.merge(ClaimMatchRow(claim_id=m.claim_id, clip_id=m.clip_id, reference_id=m.reference_id,
                                             method=m.method, measure=m.measure, frame=m.frame, verdict=m.verdict,
-                                            source=m.source, matched_at=_now()))
+                                            source=m.source, matched_at=utcnow()))
 
     def matches(self, claim_id: str, holder_id: str | None) -> list[ClaimMatch]:
         with Session(self._engine) as session:
@@ -196,6 +193,5 @@ class ClaimStore:
     @staticmethod
     def _info(row: ClaimRow, references: list[dict[str, Any]] | None = None,
               history: list[dict[str, Any]] | None = None) -> ClaimInfo:
-        created = row.created_at if row.created_at.tzinfo else row.created_at.replace(tzinfo=dt.UTC)
         return ClaimInfo(row.claim_id, row.holder_id, row.title, row.action, row.status, list(row.aliases or []),
-                         created, references or [], history or [])
+                         row.created_at, references or [], history or [])

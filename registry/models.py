@@ -5,8 +5,35 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Index, Integer, LargeBinary, String, Text, text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator):
+    """A timestamp that comes back timezone-aware in UTC from every database. SQLite keeps no
+    zone, so without this it would hand back naive values that cannot be compared with now()."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.astimezone(dt.UTC) if value is not None and value.tzinfo else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        return value.replace(tzinfo=dt.UTC) if value is not None and value.tzinfo is None else value
 
 
 class Base(DeclarativeBase):
@@ -22,7 +49,7 @@ class DecisionRow(Base):
     verdict: Mapped[str] = mapped_column(String(16), index=True)
     source: Mapped[str] = mapped_column(String(16))
     policy_version: Mapped[str] = mapped_column(String(64))
-    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -35,7 +62,7 @@ class ClipSignalRow(Base):
     creator_id: Mapped[str] = mapped_column(String(128), index=True)
     model_version: Mapped[str] = mapped_column(String(128))
     features: Mapped[dict[str, Any]] = mapped_column(JSON)
-    recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ClaimRow(Base):
@@ -45,9 +72,9 @@ class ClaimRow(Base):
     title: Mapped[str] = mapped_column(String(256))
     action: Mapped[str] = mapped_column(String(16))
     status: Mapped[str] = mapped_column(String(16), index=True)          # active | withdrawn
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     aliases: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list)   # [{"text", "lang"}]
-    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    withdrawn_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class ClaimReferenceRow(Base):
@@ -70,7 +97,7 @@ class ClaimEventRow(Base):
     __tablename__ = "claim_events"
     event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     claim_id: Mapped[str] = mapped_column(ForeignKey("claims.claim_id", ondelete="CASCADE"), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
     actor: Mapped[str] = mapped_column(String(128))
     action: Mapped[str] = mapped_column(String(16))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -88,7 +115,7 @@ class ClaimMatchRow(Base):
     frame: Mapped[int | None] = mapped_column(Integer, nullable=True)
     verdict: Mapped[str] = mapped_column(String(16))
     source: Mapped[str] = mapped_column(String(16))     # gate | retroscan
-    matched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    matched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class DecisionHistoryRow(Base):
@@ -99,7 +126,7 @@ class DecisionHistoryRow(Base):
     clip_id: Mapped[str] = mapped_column(String(128), index=True)
     source: Mapped[str] = mapped_column(String(16))
     verdict: Mapped[str] = mapped_column(String(16))
-    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
@@ -120,7 +147,7 @@ class FrameRow(Base):
     frame_index: Mapped[int] = mapped_column(Integer, primary_key=True)
     t: Mapped[float] = mapped_column(Float)
     jpeg: Mapped[bytes] = mapped_column(LargeBinary)
-    stored_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    stored_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class AccountRow(Base):
@@ -128,7 +155,7 @@ class AccountRow(Base):
     name: Mapped[str] = mapped_column(String(128), primary_key=True)
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class ApiTokenRow(Base):
@@ -139,9 +166,9 @@ class ApiTokenRow(Base):
     account: Mapped[str] = mapped_column(ForeignKey("accounts.name", ondelete="CASCADE"), index=True)
     secret_sha256: Mapped[str] = mapped_column(String(64))
     scopes: Mapped[list[str]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class SessionRow(Base):
@@ -151,15 +178,15 @@ class SessionRow(Base):
     session_sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
     account: Mapped[str] = mapped_column(ForeignKey("accounts.name", ondelete="CASCADE"), index=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
 
 
 class LoginFailureRow(Base):
     __tablename__ = "login_failures"
     failure_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(200), index=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
 
 class ReviewItemRow(Base):
@@ -177,11 +204,11 @@ class ReviewItemRow(Base):
     escalated: Mapped[bool] = mapped_column(Boolean, default=False)
     summary: Mapped[str] = mapped_column(String(512))
     filed_by: Mapped[str] = mapped_column(String(128))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    resolved_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claim_expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     resolution: Mapped[str | None] = mapped_column(String(16), nullable=True)
 
 
@@ -190,7 +217,7 @@ class AuditRow(Base):
 
     __tablename__ = "audit_log"
     entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     actor: Mapped[str] = mapped_column(String(128), index=True)
     action: Mapped[str] = mapped_column(String(32))
     clip_id: Mapped[str | None] = mapped_column(String(128), index=True, nullable=True)
@@ -205,7 +232,7 @@ class QualityAlertRow(Base):
 
     __tablename__ = "quality_alerts"
     alert_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    raised_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
     suite: Mapped[str] = mapped_column(String(64))
     check_name: Mapped[str] = mapped_column(String(64))
     problem: Mapped[str] = mapped_column(String(256))

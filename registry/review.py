@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import Decision, Reason, isoformat, parse_timestamp
+from clipguard.contracts import Decision, Reason, isoformat, parse_timestamp, utcnow
 from policies.queue import SLA, item_severity
 from registry.models import AuditRow, ClipRow, DecisionHistoryRow, DecisionRow, ReviewItemRow
 
@@ -62,22 +62,11 @@ class ReviewItem:
 
     @classmethod
     def of(cls, row: ReviewItemRow) -> ReviewItem:
-        return cls(**{f.name: _aware(getattr(row, f.name)) for f in fields(cls)})
+        return cls(**{f.name: getattr(row, f.name) for f in fields(cls)})
 
     def to_dict(self) -> dict[str, Any]:
         return {f.name: isoformat(v) if isinstance(v, dt.datetime) else v
                 for f in fields(self) for v in [getattr(self, f.name)]}
-
-
-def _aware(value: Any) -> Any:
-    # SQLite hands back naive datetimes for timezone-aware columns; everything stored is UTC.
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: str,
@@ -87,7 +76,7 @@ def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: s
                                                     ReviewItemRow.status != "done")
     if session.scalars(open_item).first() is not None:
         return None
-    now = now or _now()
+    now = now or utcnow()
     item_id = uuid.uuid4().hex
     session.add(ReviewItemRow(item_id=item_id, clip_id=clip_id, kind=kind, severity=item_severity(kind, reasons),
                               status="open", escalated=False, summary=summary[:512], filed_by=filed_by,
@@ -98,7 +87,7 @@ def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: s
 def audit(session: Session, actor: str, action: str, note: str, clip_id: str | None = None,
           item_id: str | None = None, before: dict[str, Any] | None = None,
           after: dict[str, Any] | None = None) -> None:
-    session.add(AuditRow(at=_now(), actor=actor, action=action, clip_id=clip_id, item_id=item_id, note=note,
+    session.add(AuditRow(at=utcnow(), actor=actor, action=action, clip_id=clip_id, item_id=item_id, note=note,
                          before=before, after=after))
 
 
@@ -133,7 +122,7 @@ class ReviewQueue:
 
     def claim_next(self, actor: str, escalated: bool = False, hold: dt.timedelta = CLAIM_HOLD) -> ReviewItem | None:
         """Give `actor` the most urgent item nobody holds: escalated ones only to admins."""
-        now = _now()
+        now = utcnow()
         claimable = or_(ReviewItemRow.status == "open",
                         and_(ReviewItemRow.status == "claimed", ReviewItemRow.claim_expires_at < now))
         pick = (select(ReviewItemRow.item_id)
@@ -175,7 +164,7 @@ class ReviewQueue:
         if action not in ANALYST_ACTIONS:
             raise QueueError(f"action must be one of {', '.join(ANALYST_ACTIONS)} or escalate, got {action!r}")
         note = check_note(note)
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             item = self._take(session, item_id, actor, now, status="done", resolved_at=now, resolution=action)
             current = session.get(DecisionRow, item.clip_id)
@@ -205,7 +194,7 @@ class ReviewQueue:
     def escalate(self, item_id: str, actor: str, note: str) -> ReviewItem:
         """Hand an item up to an admin, one severity level higher, with the analyst's note."""
         note = check_note(note)
-        now = _now()
+        now = utcnow()
         with Session(self._engine) as session, session.begin():
             item = self._take(session, item_id, actor, now, status="open", escalated=True, claimed_by=None,
                               claim_expires_at=None, severity=ReviewItemRow.severity + 1)
@@ -233,7 +222,7 @@ class ReviewQueue:
         return self.item(item_id)
 
     def stats(self, hours: int = 24) -> QueueStats:
-        now = _now()
+        now = utcnow()
         since = now - dt.timedelta(hours=hours)
         pending = ReviewItemRow.status != "done"
         with Session(self._engine) as session:
@@ -247,15 +236,15 @@ class ReviewQueue:
                                              DecisionHistoryRow.source, DecisionHistoryRow.payload["latency_ms"])
                                       .where(DecisionHistoryRow.decided_at >= since)).all()
         hours_axis = [_hour(since) + dt.timedelta(hours=h) for h in range(1, hours + 1)]
-        actions = Counter(_hour(_aware(a)) for a in acted)
+        actions = Counter(_hour(a) for a in acted)
         mix: dict[dt.datetime, Counter] = {h: Counter() for h in hours_axis}
         latencies: dict[dt.datetime, list[float]] = {h: [] for h in hours_axis}
         for at, verdict, source, latency in decided:
-            hour = _hour(_aware(at))
+            hour = _hour(at)
             mix.setdefault(hour, Counter())[verdict] += 1
             if source == "gate" and latency is not None:
                 latencies.setdefault(hour, []).append(float(latency))
-        return QueueStats(depth=depth, overdue=overdue or 0, oldest_open=_aware(oldest),
+        return QueueStats(depth=depth, overdue=overdue or 0, oldest_open=oldest,
                           actions_per_hour=[(h, actions.get(h, 0)) for h in hours_axis],
                           verdict_mix=[(h, dict(mix[h])) for h in hours_axis],
                           gate_latency_p50_ms=[(h, _median(latencies[h])) for h in hours_axis])
@@ -269,8 +258,7 @@ class ReviewQueue:
         held = update(ReviewItemRow).where(
             ReviewItemRow.item_id == item_id, ReviewItemRow.status == "claimed",
             ReviewItemRow.claimed_by == actor, ReviewItemRow.claim_expires_at >= now).values(**changes)
-        # The row loaded above is only read as `before`; skip syncing it, which would compare
-        # SQLite's naive datetimes in Python.
+        # The row loaded above is only read as `before`; nothing needs syncing into the session.
         held = held.execution_options(synchronize_session=False)
         if session.execute(held).rowcount != 1:
             raise QueueError(f"item {item_id} is not claimed by {actor} (it is {before.status}"
@@ -323,7 +311,7 @@ class AuditLog:
         if until:
             query = query.where(AuditRow.at < until)
         with Session(self._engine) as session:
-            return [AuditEntry(r.entry_id, _aware(r.at), r.actor, r.action, r.clip_id, r.item_id, r.note,
+            return [AuditEntry(r.entry_id, r.at, r.actor, r.action, r.clip_id, r.item_id, r.note,
                                r.before, r.after) for r in session.scalars(query)]
 
     def decisions_between(self, since: dt.datetime, until: dt.datetime, chunk: int = 5000) -> Iterator[dict[str, Any]]:
