@@ -8,10 +8,12 @@ The base class owns the failure rule: a clip whose signal could not be computed 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Generic, TypeVar
 
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult
@@ -102,3 +104,11 @@ class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
 
 def _with_elapsed(signal: Signal, elapsed_ms: float) -> Signal:
     return Signal(**{**signal.__dict__, "elapsed_ms": round(elapsed_ms, 3)})
+
+
+def weights_digest(folder: Path) -> str:
+    """A short SHA-256 of an operator's weights files: what a decision's model version names."""
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]

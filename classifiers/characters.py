@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Protocol
 
 import cv2
@@ -23,6 +24,7 @@ from PIL import Image
 from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, AliasMatch
 from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from classifiers.embeddings import ClipEmbedder, EmbeddingIndex
 from classifiers.hamming import HammingIndex
 from clipguard.contracts import thumbnail_ref
 
@@ -144,27 +146,31 @@ class CharacterIndex:
     hashes: HashIndex
     orb: OrbIndex
     aliases: AliasIndex
+    embeddings: EmbeddingIndex
 
     @classmethod
-    def build(cls, catalog: Catalog) -> CharacterIndex:
-        return cls(HashIndex(catalog.references), OrbIndex(catalog.references), AliasIndex(catalog.aliases))
+    def build(cls, catalog: Catalog, embedding_version: str | None = None) -> CharacterIndex:
+        return cls(HashIndex(catalog.references), OrbIndex(catalog.references), AliasIndex(catalog.aliases),
+                   EmbeddingIndex(catalog.references, embedding_version))
 
     def __len__(self) -> int:
         return len(self.hashes)
 
 
 class LiveIndex:
-    """A CharacterIndex rebuilt from its source every `refresh_s`, so new claims apply without a restart."""
+    """A CharacterIndex rebuilt from its source every `refresh_s`, so new claims apply without a
+    restart; with the CLIP embedder, when one is configured, that embeds the clips' frames."""
 
-    def __init__(self, load: Callable[[], Catalog], refresh_s: float):
+    def __init__(self, load: Callable[[], Catalog], refresh_s: float, embedder: ClipEmbedder | None = None):
         self._load = load
         self._refresh_s = refresh_s
+        self.embedder = embedder
         self._index = CharacterIndex.build(Catalog())
         self._loaded_at = float("-inf")
 
     def current(self) -> CharacterIndex:
         if time.monotonic() - self._loaded_at >= self._refresh_s:
-            self._index = CharacterIndex.build(self._load())
+            self._index = CharacterIndex.build(self._load(), self.embedder.version if self.embedder else None)
             self._loaded_at = time.monotonic()
         return self._index
 
@@ -175,19 +181,29 @@ class CharacterHandler(SignalHandler[LiveIndex]):
     model_version = (f"pdqhash-0.2.8/imagehash-4.3.2/q{MIN_PDQ_QUALITY}/opencv-{cv2.__version__}"
                      f"-orb{orb.FRAME_FEATURES}")
 
-    def __init__(self, references: Callable[[], Catalog], refresh_s: float = REFRESH_S, **batching: int):
+    def __init__(self, references: Callable[[], Catalog], refresh_s: float = REFRESH_S,
+                 clip_model_dir: Path | None = None, **batching: int):
         super().__init__(**batching)
         self._references = references
         self._refresh_s = refresh_s
+        self._clip_model_dir = clip_model_dir
 
     def load_model(self) -> LiveIndex:
-        return LiveIndex(self._references, self._refresh_s)
+        embedder = ClipEmbedder(self._clip_model_dir) if self._clip_model_dir else None
+        return LiveIndex(self._references, self._refresh_s, embedder)
+
+    def identify(self, model: LiveIndex) -> tuple[str, str]:
+        if model.embedder is None:
+            return self.model_name, self.model_version
+        return f"{self.model_name}+clip", f"{self.model_version}/{model.embedder.version}"
 
     def score(self, model: LiveIndex, batch: Sequence[ClipInput]) -> list[Signal]:
         index = model.current()
-        return [self._score_clip(index, item) for item in batch]
+        name, version = self.identify(model)
+        return [replace(self._score_clip(index, item, model.embedder), model=name, model_version=version)
+                for item in batch]
 
-    def _score_clip(self, index: CharacterIndex, item: ClipInput) -> Signal:
+    def _score_clip(self, index: CharacterIndex, item: ClipInput, embedder: ClipEmbedder | None) -> Signal:
         frames = item.clip.frames
         hashes = [hash_frame(f.rgb) for f in frames]
         matches = index.hashes.query(hashes)
@@ -196,10 +212,29 @@ class CharacterHandler(SignalHandler[LiveIndex]):
         clip_id = item.event.clip_id
         findings = tuple(frame_finding(clip_id, frames[m.frame].index, frames[m.frame].t, m) for m in matches)
         findings += tuple(self._alias_finding(a) for a in index.aliases.query(item.event.prompt))
+        if embedder is not None and len(index.embeddings):
+            findings += self._embedding_findings(index.embeddings, embedder, item)
         features = {"frames": [{"index": f.index, "t": f.t, "pdq": h.pdq, "quality": h.quality,
                                 "phash": h.phash} for f, h in zip(frames, hashes, strict=True)]}
         return Signal(self.name, self.model_name, self.model_version, ok=True,
                       findings=findings, features=features)
+
+    @staticmethod
+    def _embedding_findings(index: EmbeddingIndex, embedder: ClipEmbedder, item: ClipInput) -> tuple[Finding, ...]:
+        frames = item.clip.frames
+        vectors = embedder.images([f.rgb for f in frames])
+        findings = []
+        for hit in index.query(vectors):
+            ref, frame = hit.reference, frames[hit.position]
+            zero_shot = embedder.zero_shot(vectors[hit.position], ref.title)
+            findings.append(Finding(
+                detail=f"frame {frame.index} is close to claim {ref.title!r} in CLIP space",
+                score=round(hit.similarity, 4),
+                evidence={"claim_id": ref.claim_id, "reference_id": ref.reference_id, "title": ref.title,
+                          "action": ref.action, "method": "clip", "similarity": round(hit.similarity, 4),
+                          "zero_shot": round(zero_shot, 4), "frame": frame.index, "t": frame.t,
+                          "thumbnail": thumbnail_ref(item.event.clip_id, frame.index)}))
+        return tuple(findings)
 
     @staticmethod
     def _alias_finding(match: AliasMatch) -> Finding:

@@ -11,7 +11,6 @@ Every sampled frame is scored; the clip score is the max and the mean of the top
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -21,7 +20,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
 from clipguard.contracts import thumbnail_ref
 
 TOP_K = 3
@@ -92,7 +91,7 @@ class TransformersClassifier:
         self._model.to(self._device).eval()
         self._max_batch = max_batch
         self.name = f"transformers:{Path(weights_dir).name}"
-        self.version = f"{self._model.config.model_type}/sha256:{_weights_digest(Path(weights_dir))}/{self._device}"
+        self.version = f"{self._model.config.model_type}/sha256:{weights_digest(Path(weights_dir))}/{self._device}"
 
     def scores(self, frames: Sequence[np.ndarray]) -> np.ndarray:
         out = []
@@ -102,13 +101,6 @@ class TransformersClassifier:
                 logits = self._model(**{k: v.to(self._device) for k, v in inputs.items()}).logits
                 out.append(logits.softmax(dim=-1)[:, self._label].float().cpu().numpy())
         return np.concatenate(out) if out else np.zeros(0, dtype=np.float32)
-
-
-def _weights_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
 
 
 @dataclass(frozen=True)

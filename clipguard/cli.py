@@ -210,13 +210,14 @@ def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tu
     """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
     from classifiers.aliases import check_aliases, parse_alias
     from clipguard.contracts import check_id
-    from clipguard.references import ReferenceFile, build_references
+    from clipguard.references import ReferenceFile, build_references, configured_embedder
 
     check_id(holder, "--holder")
     parsed = [parse_alias(a) for a in aliases]
     check_aliases(parsed)
     settings = Settings.from_env()
-    built = build_references([ReferenceFile(p.name, p.read_bytes()) for p in references], settings.media)
+    built = build_references([ReferenceFile(p.name, p.read_bytes()) for p in references], settings.media,
+                             configured_embedder(settings))
     click.echo(_claims(settings).add(holder, title, action, built, parsed))
 
 

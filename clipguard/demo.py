@@ -19,7 +19,7 @@ from kafka import KafkaProducer
 from clipguard.broker import ensure_topics, start_broker
 from clipguard.config import TOPIC_CLIPS, Settings
 from clipguard.contracts import ClipGenerated, isoformat, utcnow
-from clipguard.references import build_references
+from clipguard.references import build_references, configured_embedder
 from clipguard.report import write_report
 from fixtures.clips import DEMO_CLIPS, png_file, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from pipelines.kafka_io import read_dead_letters, read_decisions
@@ -66,8 +66,9 @@ def seed(settings: Settings) -> Path:
         accounts.add(DEMO_ANALYST, "analyst", password)
     claims = ClaimStore(engine)
     if claims.find(DEMO_HOLDER, DEMO_CLAIM) is None:
-        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", build_references([png_file("skimage-chelsea.png", "chelsea")],
-                                                                      settings.media),
+        references = build_references([png_file("skimage-chelsea.png", "chelsea")], settings.media,
+                                      configured_embedder(settings))
+        claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", references,
                    aliases=[("Chelsea the Cat", "en"), ("Chelsea le chat", "fr")])
     return credentials
 

@@ -10,7 +10,7 @@ import hashlib
 import io
 import tempfile
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +18,8 @@ from PIL import Image, UnidentifiedImageError
 
 from classifiers import orb
 from classifiers.characters import hash_frame
-from clipguard.config import MediaLimits
+from classifiers.embeddings import ClipEmbedder, to_bytes
+from clipguard.config import MediaLimits, Settings
 from pipelines.media import MediaError, sample_frames, thumbnail_jpeg
 from registry.claims import NewReference
 
@@ -38,7 +39,14 @@ class ReferenceFile:
     data: bytes
 
 
-def build_references(files: list[ReferenceFile], limits: MediaLimits) -> list[NewReference]:
+def configured_embedder(settings: Settings) -> ClipEmbedder | None:
+    """The operator's CLIP model, when CLIPGUARD_CLIP_MODEL_DIR names one."""
+    return ClipEmbedder(settings.clip_model_dir) if settings.clip_model_dir else None
+
+
+def build_references(files: list[ReferenceFile], limits: MediaLimits,
+                     embedder: ClipEmbedder | None = None) -> list[NewReference]:
+    """References for every file; with an `embedder`, each also carries its CLIP embedding."""
     if not files:
         raise BadReference("a claim needs at least one reference image or clip")
     references = []
@@ -52,6 +60,10 @@ def build_references(files: list[ReferenceFile], limits: MediaLimits) -> list[Ne
         frames, kind = _frames(file, limits)
         references += [_reference(f"{file.name}#{i}" if len(frames) > 1 else file.name, rgb, kind, digest)
                        for i, rgb in enumerate(frames)]
+        if embedder is not None:
+            vectors = embedder.images(frames)
+            references[-len(frames):] = [replace(r, embedding=to_bytes(v), embedding_model=embedder.version)
+                                         for r, v in zip(references[-len(frames):], vectors, strict=True)]
     return references
 
 

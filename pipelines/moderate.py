@@ -194,7 +194,8 @@ class ClaimCatalog:
 
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
     """The signal families the gate runs, in the order the chain applies them."""
-    return [CharacterHandler(ClaimCatalog(settings.database_url), max_batch_size=max_batch_size),
+    return [CharacterHandler(ClaimCatalog(settings.database_url), clip_model_dir=settings.clip_model_dir,
+                             max_batch_size=max_batch_size),
             ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
                             max_batch_size=max_batch_size)]
 

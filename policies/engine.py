@@ -70,6 +70,16 @@ def _judge_character(method: str, evidence: Mapping[str, Any],
     if method == "alias":
         return limits["verdict"], f"the prompt names claim {title!r} ({evidence['words']!r} reads as alias " \
                                   f"{evidence['alias']!r})"
+    if method == "clip":
+        similarity, zero_shot = evidence["similarity"], evidence["zero_shot"]
+        bars = (f"match >= {limits['match_similarity']} with the title likeliest at >= {limits['min_zero_shot']}, "
+                f"review >= {limits['review_similarity']}")
+        confirmed = similarity >= limits["match_similarity"] and zero_shot >= limits["min_zero_shot"]
+        if not confirmed and similarity < limits["review_similarity"]:
+            return None
+        verdict = evidence["action"] if confirmed else "review"
+        return verdict, (f"frame {evidence['frame']}: CLIP similarity {similarity:.3f}, zero-shot {zero_shot:.2f} "
+                         f"{'matches' if confirmed else 'is close to'} claim {title!r} ({bars})")
     if method == "orb":
         measure = evidence["inliers"]
         bars = f"match >= {limits['match_inliers']}, review >= {limits['review_inliers']}"
@@ -167,6 +177,9 @@ def _check(policy: Policy) -> None:
             ok = limits.get("verdict") in VERDICTS and limits["verdict"] != "allow"
         elif method == "orb":
             ok = 0 < limits["review_inliers"] <= limits["match_inliers"]
+        elif method == "clip":
+            ok = (0 < limits["review_similarity"] <= limits["match_similarity"] <= 1
+                  and 0 <= limits["min_zero_shot"] <= 1)
         else:
             ok = limits["match_distance"] <= limits["review_distance"]
         if not ok:

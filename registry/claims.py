@@ -31,6 +31,8 @@ class NewReference:
     media_kind: str = "image"         # image | clip
     media_sha256: str = ""
     orb: bytes | None = None          # classifiers.orb.serialize of the reference's variants
+    embedding: bytes | None = None    # CLIP, when the operator configured weights
+    embedding_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class ReferenceRecord:
     pdq: str
     phash: str
     orb: bytes | None = None
+    embedding: bytes | None = None
+    embedding_model: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,7 +98,8 @@ class ClaimStore:
             session.flush()  # the claim row must exist before its references point at it
             session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=r.label,
                                               pdq=r.pdq, phash=r.phash, thumbnail=r.thumbnail,
-                                              media_kind=r.media_kind, media_sha256=r.media_sha256, orb=r.orb)
+                                              media_kind=r.media_kind, media_sha256=r.media_sha256, orb=r.orb,
+                                              embedding=r.embedding, embedding_model=r.embedding_model)
                             for r in references)
             session.add(ClaimEventRow(claim_id=claim_id, at=now, actor=holder_id, action="filed",
                                       detail={"title": title, "action": action, "aliases": alias_rows,
@@ -124,7 +129,8 @@ class ClaimStore:
                                      .order_by(ClaimEventRow.event_id))
             return self._info(row, [{"reference_id": r.reference_id, "label": r.label, "media_kind": r.media_kind,
                                      "media_sha256": r.media_sha256, "pdq": r.pdq, "phash": r.phash,
-                                     "orb": r.orb is not None} for r in refs],
+                                     "orb": r.orb is not None, "embedding_model": r.embedding_model}
+                                    for r in refs],
                               [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
                                for e in events])
 
@@ -158,7 +164,8 @@ class ClaimStore:
             query = query.where(ClaimRow.claim_id == claim_id)
         with Session(self._engine) as session:
             return [ReferenceRecord(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash,
-                                    ref.orb) for ref, claim in session.execute(query)]
+                                    ref.orb, ref.embedding, ref.embedding_model)
+                    for ref, claim in session.execute(query)]
 
     def active_aliases(self) -> list[tuple[str, str, str, str, str]]:
         """(claim_id, title, action, alias text, alias lang) of every active claim's aliases."""

@@ -89,6 +89,9 @@ class ClaimReferenceRow(Base):
     media_kind: Mapped[str] = mapped_column(String(8), default="image")     # image | clip
     media_sha256: Mapped[str] = mapped_column(String(64), default="")      # of the file the holder sent
     orb: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)   # serialized ORB variants
+    # A CLIP embedding (float32) and the weights that made it; only comparable with the same weights.
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    embedding_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
 
 
 class ClaimEventRow(Base):

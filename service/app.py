@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from clipguard.config import Settings
 from clipguard.contracts import Decision
 from clipguard.publish import DecisionPublisher
+from clipguard.references import configured_embedder
 from policies.engine import load_policy
 from registry.accounts import AccountStore, Principal
 from registry.alerts import AlertStore
@@ -39,7 +40,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
                    audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
                    alerts=AlertStore(engine),
-                   policy=load_policy(policy_path),
+                   policy=load_policy(policy_path), embedder=configured_embedder(settings),
                    publish=publish or DecisionPublisher(settings.kafka_bootstrap))
 
     @asynccontextmanager

@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy import Engine
 
+from classifiers.embeddings import ClipEmbedder
 from clipguard.config import Settings
 from clipguard.contracts import Decision
 from policies.engine import Policy
@@ -41,6 +42,7 @@ class Services:
     claims: ClaimStore
     alerts: AlertStore
     policy: Policy                          # the gate's policy, for the bars shown beside scores
+    embedder: ClipEmbedder | None           # CLIP for claim references, when the operator configured it
     publish: Callable[[Decision], None]   # puts a decision on Kafka, or raises
 
 

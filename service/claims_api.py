@@ -40,7 +40,7 @@ async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write
     aliases = [parse_alias(a) for a in alias]
     try:
         check_aliases(aliases)
-        built = build_references(files, svc.settings.media)
+        built = build_references(files, svc.settings.media, svc.embedder)
     except (BadReference, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     claim_id = svc.claims.add(who.name, title, action, built, aliases)
