@@ -61,48 +61,70 @@ def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
     return out
 
 
+@dataclass(frozen=True)
+class Measure:
+    """How close one character finding is, in the terms of its method, beside the policy's bars."""
+
+    name: str       # e.g. "pdq distance", "ORB inliers", "CLIP similarity"
+    value: float
+    bars: str
+    strength: str | None    # "matches", "is close to", or None when below the review bar
+
+
+def character_measure(method: str, evidence: Mapping[str, Any], limits: Mapping[str, Any]) -> Measure | None:
+    """The finding's measure against `limits`; None for an alias, which has no measure.
+    Hashes are judged on Hamming distance (lower is closer), ORB on RANSAC inliers and CLIP on
+    cosine similarity (higher is closer); a CLIP match also needs the zero-shot check."""
+    if method == "alias":
+        return None
+    if method == "clip":
+        similarity = evidence["similarity"]
+        confirmed = similarity >= limits["match_similarity"] and evidence["zero_shot"] >= limits["min_zero_shot"]
+        return Measure("CLIP similarity", similarity,
+                       f"match >= {limits['match_similarity']} with the title likeliest at >= "
+                       f"{limits['min_zero_shot']}, review >= {limits['review_similarity']}",
+                       "matches" if confirmed else "is close to" if similarity >= limits["review_similarity"]
+                       else None)
+    if method == "orb":
+        inliers = evidence["inliers"]
+        return Measure("ORB inliers", inliers,
+                       f"match >= {limits['match_inliers']}, review >= {limits['review_inliers']}",
+                       "matches" if inliers >= limits["match_inliers"]
+                       else "is close to" if inliers >= limits["review_inliers"] else None)
+    distance = evidence["distance"]
+    return Measure(f"{method} distance", distance,
+                   f"match <= {limits['match_distance']}, review <= {limits['review_distance']}",
+                   "matches" if distance <= limits["match_distance"]
+                   else "is close to" if distance <= limits["review_distance"] else None)
+
+
 def _judge_character(method: str, evidence: Mapping[str, Any],
                      limits: Mapping[str, Any]) -> tuple[Verdict, str] | None:
-    """(verdict, detail) for one character finding, or None when it is too weak to count.
-    Hashes are judged on Hamming distance (lower is closer), ORB on RANSAC inliers (higher is
-    stronger); an alias in the prompt gets the policy's alias verdict, never the claim's action."""
+    """(verdict, detail) for one character finding, or None when it is too weak to count. An
+    alias in the prompt gets the policy's alias verdict, never the claim's action."""
     title = evidence["title"]
-    if method == "alias":
+    measure = character_measure(method, evidence, limits)
+    if measure is None:
         return limits["verdict"], f"the prompt names claim {title!r} ({evidence['words']!r} reads as alias " \
                                   f"{evidence['alias']!r})"
-    if method == "clip":
-        similarity, zero_shot = evidence["similarity"], evidence["zero_shot"]
-        bars = (f"match >= {limits['match_similarity']} with the title likeliest at >= {limits['min_zero_shot']}, "
-                f"review >= {limits['review_similarity']}")
-        confirmed = similarity >= limits["match_similarity"] and zero_shot >= limits["min_zero_shot"]
-        if not confirmed and similarity < limits["review_similarity"]:
-            return None
-        verdict = evidence["action"] if confirmed else "review"
-        return verdict, (f"frame {evidence['frame']}: CLIP similarity {similarity:.3f}, zero-shot {zero_shot:.2f} "
-                         f"{'matches' if confirmed else 'is close to'} claim {title!r} ({bars})")
-    if method == "orb":
-        measure = evidence["inliers"]
-        bars = f"match >= {limits['match_inliers']}, review >= {limits['review_inliers']}"
-        strength = ("matches" if measure >= limits["match_inliers"]
-                    else "is close to" if measure >= limits["review_inliers"] else None)
-        shown = f"{measure} ORB inliers"
-    else:
-        measure = evidence["distance"]
-        bars = f"match <= {limits['match_distance']}, review <= {limits['review_distance']}"
-        strength = ("matches" if measure <= limits["match_distance"]
-                    else "is close to" if measure <= limits["review_distance"] else None)
-        shown = f"{method} distance {measure}"
-    if strength is None:
+    if measure.strength is None:
         return None
-    verdict = evidence["action"] if strength == "matches" else "review"
-    return verdict, f"frame {evidence['frame']}: {shown} {strength} claim {title!r} ({bars})"
+    verdict = evidence["action"] if measure.strength == "matches" else "review"
+    shown = (f"CLIP similarity {measure.value:.3f}, zero-shot {evidence['zero_shot']:.2f}" if method == "clip"
+             else f"{measure.value} ORB inliers" if method == "orb" else f"{measure.name} {measure.value}")
+    return verdict, f"frame {evidence['frame']}: {shown} {measure.strength} claim {title!r} ({measure.bars})"
+
+
+def explicit_limits(config: Mapping[str, Any], audience: Any) -> dict[str, Any]:
+    """The explicit bars for a clip's audience: the audience's own over the defaults."""
+    return {**config, **config.get("audiences", {}).get(audience, {})}
 
 
 def explicit_rule(signal: Signal, config: Mapping[str, Any], policy: str,
                   attrs: Mapping[str, Any]) -> list[tuple[Verdict, Reason]]:
     """Always one reason, even for allow, so every decision carries the clip's explicit score."""
     audience = attrs.get("audience")
-    limits = {**config, **config.get("audiences", {}).get(audience, {})}
+    limits = explicit_limits(config, audience)
     evidence = signal.findings[0].evidence
     topk, peak = evidence["score_topk_mean"], evidence["score_max"]
     if topk >= limits["block"]:

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from clipguard.contracts import thumbnail_ref
-from policies.engine import Policy
+from policies.engine import Policy, character_measure, explicit_limits
 
 
 @dataclass
@@ -26,8 +26,7 @@ class FrameView:
 @dataclass(frozen=True)
 class Match:
     title: str
-    method: str
-    distance: int
+    measure: str        # e.g. "ORB inliers 57"
     frame_url: str
     reference_url: str
 
@@ -62,13 +61,16 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
         evidence = reason.get("evidence") or {}
         shown = views.get(evidence.get("frame"))
         if reason["signal"] == "character":
+            line = _character_line(evidence, policy)
+            if line is None:    # an alias in the prompt: no frame, no reference, no measure
+                continue
+            scores.append(line)
+            shown_as = f"{line.measure} {line.value}"
             if shown:
-                shown.marks.append(f"{evidence['title']} ({evidence['method']}, distance {evidence['distance']})")
+                shown.marks.append(f"{evidence['title']} ({shown_as})")
                 shown.boxes.append((0.0, 0.0, 1.0, 1.0, evidence["title"]))
-            matches.append(Match(evidence["title"], evidence["method"], evidence["distance"],
-                                 frame_url(clip_id, evidence["frame"]),
+            matches.append(Match(evidence["title"], shown_as, frame_url(clip_id, evidence["frame"]),
                                  f"/console/references/{quote(evidence['reference_id'])}.jpg"))
-            scores.append(_character_line(evidence, policy))
         elif reason["signal"] == "explicit":
             if shown:
                 shown.marks.append(f"explicit {evidence['score_max']:.3f}")
@@ -78,16 +80,20 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
     return EvidenceView(list(views.values()), matches, scores)
 
 
-def _character_line(evidence: Mapping[str, Any], policy: Policy) -> ScoreLine:
-    limits = policy.signals.get("character", {}).get(evidence["method"], {})
-    bars = (f"match <= {limits['match_distance']}, review <= {limits['review_distance']}" if limits
-            else "no bar in the loaded policy")
-    return ScoreLine("character", f"{evidence['method']} distance", evidence["distance"], bars)
+def _character_line(evidence: Mapping[str, Any], policy: Policy) -> ScoreLine | None:
+    """The finding's measure against the loaded policy's bars, worded as the policy words it."""
+    method = evidence["method"]
+    limits = policy.signals.get("character", {}).get(method)
+    if limits is None:
+        return None if method == "alias" else ScoreLine("character", method, float("nan"),
+                                                        "no bar in the loaded policy")
+    measure = character_measure(method, evidence, limits)
+    return None if measure is None else ScoreLine("character", measure.name, measure.value, measure.bars)
 
 
 def _explicit_lines(evidence: Mapping[str, Any], policy: Policy, attrs: Mapping[str, Any]) -> list[ScoreLine]:
     config = policy.signals.get("explicit", {})
-    limits = {**config, **config.get("audiences", {}).get(attrs.get("audience"), {})}
+    limits = explicit_limits(config, attrs.get("audience"))
     if not limits:
         return [ScoreLine("explicit", "max", evidence["score_max"], "no bar in the loaded policy")]
     return [ScoreLine("explicit", f"top-{evidence['k']} mean", evidence["score_topk_mean"],
