@@ -77,9 +77,9 @@ class Measure:
     def __call__(self, work: str | None, edit: str, frames: Sequence[np.ndarray]) -> Query:
         hashes = [hash_frame(f) for f in frames]
         features = [orb.orb_features(f) for f in frames]
+        usable = [h for h in hashes if h.quality >= MIN_PDQ_QUALITY]
         pdq, phash, inliers = {}, {}, {}
         for w, refs in self._refs.items():
-            usable = [h for h in hashes if h.quality >= MIN_PDQ_QUALITY]
             if usable:
                 pdq[w] = min(_hamming(h.pdq, r.pdq) for h in usable for r in refs)
             phash[w] = min(_hamming(h.phash, r.phash) for h in hashes for r in refs)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -199,11 +199,9 @@ class CharacterHandler(SignalHandler[LiveIndex]):
 
     def score(self, model: LiveIndex, batch: Sequence[ClipInput]) -> list[Signal]:
         index = model.current()
-        name, version = self.identify(model)
-        return [replace(self._score_clip(index, item, model.embedder), model=name, model_version=version)
-                for item in batch]
+        return [self._score_clip(index, item, model) for item in batch]
 
-    def _score_clip(self, index: CharacterIndex, item: ClipInput, embedder: ClipEmbedder | None) -> Signal:
+    def _score_clip(self, index: CharacterIndex, item: ClipInput, model: LiveIndex) -> Signal:
         frames = item.clip.frames
         hashes = [hash_frame(f.rgb) for f in frames]
         matches = index.hashes.query(hashes)
@@ -212,12 +210,12 @@ class CharacterHandler(SignalHandler[LiveIndex]):
         clip_id = item.event.clip_id
         findings = tuple(frame_finding(clip_id, frames[m.frame].index, frames[m.frame].t, m) for m in matches)
         findings += tuple(self._alias_finding(a) for a in index.aliases.query(item.event.prompt))
-        if embedder is not None and len(index.embeddings):
-            findings += self._embedding_findings(index.embeddings, embedder, item)
+        if model.embedder is not None and len(index.embeddings):
+            findings += self._embedding_findings(index.embeddings, model.embedder, item)
         features = {"frames": [{"index": f.index, "t": f.t, "pdq": h.pdq, "quality": h.quality,
                                 "phash": h.phash} for f, h in zip(frames, hashes, strict=True)]}
-        return Signal(self.name, self.model_name, self.model_version, ok=True,
-                      findings=findings, features=features)
+        name, version = self.identify(model)
+        return Signal(self.name, name, version, ok=True, findings=findings, features=features)
 
     @staticmethod
     def _embedding_findings(index: EmbeddingIndex, embedder: ClipEmbedder, item: ClipInput) -> tuple[Finding, ...]:
