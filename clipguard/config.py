@@ -45,6 +45,9 @@ class Settings:
     explicit_label: str = "nsfw"
     # CLIP weights for the character signal's embedding method; None: hashes, ORB and aliases only.
     clip_model_dir: Path | None = None
+    # insightface weights (a folder of detection and recognition ONNX files) for the face signal;
+    # None: the embedded dlib models.
+    face_model_dir: Path | None = None
     # Thumbnails of the sampled frames are kept for clips decided with these verdicts, so an
     # analyst can see them, and deleted after the retention period.
     keep_frames_for: tuple[str, ...] = ("review", "block")
@@ -67,6 +70,7 @@ class Settings:
             explicit_model_dir=_model_dir("CLIPGUARD_EXPLICIT_MODEL_DIR"),
             explicit_label=os.environ.get("CLIPGUARD_EXPLICIT_LABEL", "nsfw"),
             clip_model_dir=_model_dir("CLIPGUARD_CLIP_MODEL_DIR"),
+            face_model_dir=_model_dir("CLIPGUARD_FACE_MODEL_DIR"),
             keep_frames_for=_verdicts("CLIPGUARD_KEEP_FRAMES_FOR", ("review", "block")),
             frame_retention_days=_positive("CLIPGUARD_FRAME_RETENTION_DAYS", float, 30.0),
         )
@@ -80,6 +84,7 @@ class Settings:
                 "CLIPGUARD_EXPLICIT_MODEL_DIR": str(self.explicit_model_dir or ""),
                 "CLIPGUARD_EXPLICIT_LABEL": self.explicit_label,
                 "CLIPGUARD_CLIP_MODEL_DIR": str(self.clip_model_dir or ""),
+                "CLIPGUARD_FACE_MODEL_DIR": str(self.face_model_dir or ""),
                 "CLIPGUARD_KEEP_FRAMES_FOR": ",".join(self.keep_frames_for),
                 "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days)}
 

@@ -21,7 +21,8 @@ DEADLETTER = "moderation.deadletter/1"
 Verdict = Literal["allow", "review", "block", "takedown"]
 # Precedence: a later entry beats an earlier one when reasons disagree.
 VERDICTS: tuple[Verdict, ...] = ("allow", "review", "block", "takedown")
-SOURCES = ("gate", "retroscan", "analyst")
+# owner: a person seen in the clip asked for its removal (a cameo owner's removal request).
+SOURCES = ("gate", "retroscan", "analyst", "owner")
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_EVENT_BYTES = 1 << 20

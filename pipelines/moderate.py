@@ -25,6 +25,7 @@ from classifiers.aliases import Alias
 from classifiers.base import ClipInput, Signal, SignalHandler
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.explicit import ExplicitBackend, ExplicitHandler
+from classifiers.faces import FaceHandler, Gallery
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
 from pipelines import metrics
@@ -32,6 +33,7 @@ from pipelines.media import MediaError, SampledClip, check_declared_size, resolv
 from policies.engine import Policy, decide
 from registry.claims import ClaimStore
 from registry.db import engine_for
+from registry.faces import FaceStore
 
 NAMESPACE = "clipguard"
 
@@ -192,10 +194,22 @@ class ClaimCatalog:
         return Catalog(claims.active_references(), [Alias(*row) for row in claims.active_aliases()])
 
 
+class FaceGalleries:
+    """A picklable loader of the enrolled faces of one embedding model, for the gate's workers."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+
+    def __call__(self, model: str) -> Gallery:
+        return FaceStore(engine_for(self._url)).gallery(model)
+
+
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
     """The signal families the gate runs, in the order the chain applies them."""
     return [CharacterHandler(ClaimCatalog(settings.database_url), clip_model_dir=settings.clip_model_dir,
                              max_batch_size=max_batch_size),
+            FaceHandler(FaceGalleries(settings.database_url), settings.face_model_dir,
+                        max_batch_size=max_batch_size),
             ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
                             max_batch_size=max_batch_size)]
 

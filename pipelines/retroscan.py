@@ -1,12 +1,15 @@
-"""`clipguard retroscan`: a Beam batch pipeline that re-matches published clips against a claim.
+"""`clipguard retroscan`: a Beam batch pipeline that re-checks published clips when a claim is
+filed or a cameo owner withdraws consent.
 
-    stored character features of clips now allowed or in review
-        -> match against the claim's references (PDQ and pHash, the policy's bars)
-        -> takedown decisions (source "retroscan") -> Kafka, registry, the holder's matches
+    stored features of clips now allowed or in review
+        -> claim: match the frame hashes against the claim's references (PDQ and pHash)
+           cameo: match the people seen against the owner's face, under their current permission
+        -> takedown decisions (source "retroscan") -> Kafka, registry, the holder's matches or the
+           owner's sightings
 
-It reads the frame hashes the gate stored, so no clip is decoded again. ORB features and prompts
-are not stored per clip, so a retroscan finds re-uploads that the hashes find: near copies,
-not crops (see the README).
+It reads the features the gate stored, so no clip is decoded again. ORB features and prompts
+are not stored per clip, so a claim's retroscan finds re-uploads that the hashes find: near
+copies, not crops (see the README).
 """
 
 from __future__ import annotations
@@ -18,18 +21,21 @@ from dataclasses import dataclass
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 from classifiers.base import Signal
 from classifiers.characters import FrameHash, HashIndex, frame_finding
+from classifiers.faces import SEARCH_DISTANCE, Gallery, GalleryIndex, subject_finding
 from clipguard.config import Settings
-from clipguard.contracts import Decision, isoformat, strongest, utcnow
+from clipguard.contracts import Decision, Reason, isoformat, strongest, utcnow
 from clipguard.publish import DecisionPublisher
 from pipelines.gate import pipeline_options
-from policies.engine import Policy, character_rule, load_policy
+from policies.engine import Policy, character_rule, face_rule, load_policy
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
+from registry.faces import REVOKED, FaceStore, Sighting
 from registry.store import DecisionStore
 
 log = logging.getLogger("clipguard.retroscan")
@@ -41,12 +47,13 @@ RESCANNED_VERDICTS = ("allow", "review")
 @dataclass(frozen=True)
 class Takedown:
     decision: Decision
-    match: ClaimMatch
+    match: ClaimMatch | None = None      # what the claim's holder sees
+    sighting: Sighting | None = None     # what the cameo owner sees
 
 
 @dataclass(frozen=True)
 class RetroscanResult:
-    claim_id: str
+    subject: str          # the claim id, or the cameo owner's user id
     scanned: int
     taken_down: list[str]
     elapsed_s: float
@@ -64,8 +71,8 @@ class MatchClaim(beam.DoFn):
     def setup(self) -> None:
         self._index = HashIndex(ClaimStore(engine_for(self._url)).active_references(self._claim_id))
 
-    def process(self, stored: tuple[str, dict[str, Any]]) -> Iterator[Takedown]:
-        clip_id, features = stored
+    def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
+        clip_id, _, features = stored
         self._scanned.inc()
         frames = features.get("frames", [])
         hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in frames]
@@ -78,12 +85,64 @@ class MatchClaim(beam.DoFn):
             return
         verdict = strongest([v for v, _ in hits])
         reason = min((r for _, r in hits), key=lambda r: r.evidence["distance"])
-        now = utcnow()
-        decision = Decision(clip_id, verdict, (reason,), self._policy.label,
-                            {"retroscan": "stored-hashes"}, isoformat(now), 0.0, source="retroscan")
+        decision = takedown(clip_id, reason, self._policy, "stored-hashes")
         evidence = reason.evidence
         yield Takedown(decision, ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"],
                                             evidence["distance"], evidence["frame"], verdict, "retroscan"))
+
+
+def takedown(clip_id: str, reason: Reason, policy: Policy, model: str) -> Decision:
+    return Decision(clip_id, "takedown", (reason,), policy.label, {"retroscan": model}, isoformat(utcnow()), 0.0,
+                    source="retroscan")
+
+
+class MatchCameo(beam.DoFn):
+    """One stored clip's people against a cameo owner's face, under the owner's permission now:
+    a clip by a creator the owner no longer permits, showing their face within the policy's
+    match bar, is taken down. Near misses are left to the gate's review of new clips."""
+
+    def __init__(self, database_url: str, user_id: str, policy: Policy):
+        self._url = database_url
+        self._user = user_id
+        self._policy = policy
+        self._scanned = Metrics.counter(NAMESPACE, "scanned")
+
+    def setup(self) -> None:
+        self._store = FaceStore(engine_for(self._url))
+        self._galleries: dict[str, GalleryIndex] = {}
+
+    def _gallery(self, model: str) -> GalleryIndex:
+        if model not in self._galleries:
+            full = self._store.gallery(model)
+            rows = [i for i, o in enumerate(full.owners) if full.subjects[o].owner == self._user]
+            subjects = tuple(full.subjects[o] for o in sorted({full.owners[i] for i in rows}))
+            places = {s: n for n, s in enumerate(subjects)}
+            self._galleries[model] = GalleryIndex(Gallery(subjects, tuple(places[full.subjects[full.owners[i]]]
+                                                                           for i in rows), full.vectors[rows]))
+        return self._galleries[model]
+
+    def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
+        clip_id, creator, features = stored
+        self._scanned.inc()
+        name, version = features.get("backend", ""), features.get("model", "")
+        if name not in SEARCH_DISTANCE:
+            return
+        index = self._gallery(version)
+        findings = []
+        for person in features.get("people", []):
+            where = {k: v for k, v in person.items() if k != "embedding"}
+            for hit in index.nearest(np.asarray(person["embedding"], np.float32), SEARCH_DISTANCE[name]):
+                findings.append(subject_finding(hit, creator, (), where))
+        signal = Signal("faces", name, version, ok=True, findings=tuple(findings))
+        hits = [r for verdict, r in face_rule(signal, self._policy.signals["faces"], self._policy.label, {})
+                if verdict == "block"]
+        if not hits:
+            return
+        reason = min(hits, key=lambda r: r.evidence["distance"])
+        evidence = reason.evidence
+        yield Takedown(takedown(clip_id, reason, self._policy, "stored-faces"),
+                       sighting=Sighting(clip_id, evidence["kind"], evidence["subject_id"], creator,
+                                         evidence["distance"], evidence["frame"], "takedown", "retroscan"))
 
 
 class WriteTakedowns(beam.DoFn):
@@ -97,7 +156,7 @@ class WriteTakedowns(beam.DoFn):
     def setup(self) -> None:
         self._publish = DecisionPublisher(self._bootstrap)
         engine = engine_for(self._url)
-        self._decisions, self._claims = DecisionStore(engine), ClaimStore(engine)
+        self._decisions, self._claims, self._faces = DecisionStore(engine), ClaimStore(engine), FaceStore(engine)
 
     def teardown(self) -> None:
         self._publish.close()
@@ -112,12 +171,14 @@ class WriteTakedowns(beam.DoFn):
         if not self._batch:
             return
         changed = set(self._decisions.record_retroscan([t.decision for t in self._batch], self._publish))
-        self._claims.record_matches([t.match for t in self._batch if t.match.clip_id in changed])
+        self._claims.record_matches([t.match for t in self._batch if t.match and t.match.clip_id in changed])
+        self._faces.record_sightings([t.sighting for t in self._batch if t.sighting and t.sighting.clip_id in changed])
         self._written.inc(len(changed))
         log.info("retroscan took down %d clip(s) in this bundle", len(changed))
 
 
 def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = None) -> RetroscanResult:
+    """Take down published clips that match a new takedown claim."""
     started = time.monotonic()
     engine = migrate(settings.database_url)
     claims = ClaimStore(engine)
@@ -127,18 +188,41 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
     if info.action != "takedown":
         raise ValueError(f"claim {claim_id} asks for {info.action!r}; retroscan applies only takedown claims")
     policy = load_policy(policy_path)
-    candidates = list(DecisionStore(engine).retroscan_candidates("character", RESCANNED_VERDICTS))
-    log.info("retroscan of claim %s over %d stored clips", claim_id, len(candidates))
-    with beam.Pipeline(options=pipeline_options([], streaming=False)) as pipeline:
-        (pipeline
-         | "StoredClips" >> beam.Create(candidates, reshuffle=False)
-         | "Match" >> beam.ParDo(MatchClaim(settings.database_url, claim_id, policy))
-         | "Write" >> beam.ParDo(WriteTakedowns(settings)))
-    counters = {c.key.metric.name: c.committed for c in pipeline.result.metrics().query(
-        MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    counters = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy), claim_id)
     taken = [m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"]
     elapsed = time.monotonic() - started
     claims.note(claim_id, "retroscan", "retroscanned", {"scanned": counters.get("scanned", 0),
                                                          "taken_down": counters.get("taken_down", 0),
                                                          "seconds": round(elapsed, 2)})
     return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed)
+
+
+def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None = None) -> RetroscanResult:
+    """Take down published clips showing a cameo owner by creators their permission no longer covers."""
+    started = time.monotonic()
+    engine = migrate(settings.database_url)
+    faces = FaceStore(engine)
+    grant = faces.grant(user_id)
+    policy = load_policy(policy_path)
+    counters = _scan(settings, "faces", MatchCameo(settings.database_url, user_id, policy), f"cameo {user_id}")
+    taken = [s.clip_id for s in faces.sightings("cameo", user_id) if s.source == "retroscan"
+             and s.verdict == "takedown"]
+    elapsed = time.monotonic() - started
+    faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission if grant else REVOKED,
+                                                      "scanned": counters.get("scanned", 0),
+                                                      "taken_down": counters.get("taken_down", 0),
+                                                      "seconds": round(elapsed, 2)})
+    return RetroscanResult(user_id, counters.get("scanned", 0), taken, elapsed)
+
+
+def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str) -> dict[str, int]:
+    """Run `match` over the stored `signal` features of every clip that may be shown; its counters."""
+    candidates = list(DecisionStore(engine_for(settings.database_url)).retroscan_candidates(signal, RESCANNED_VERDICTS))
+    log.info("retroscan of %s over %d stored clips", what, len(candidates))
+    with beam.Pipeline(options=pipeline_options([], streaming=False)) as pipeline:
+        (pipeline
+         | "StoredClips" >> beam.Create(candidates, reshuffle=False)
+         | "Match" >> beam.ParDo(match)
+         | "Write" >> beam.ParDo(WriteTakedowns(settings)))
+    return {c.key.metric.name: c.committed for c in pipeline.result.metrics().query(
+        MetricsFilter().with_namespace(NAMESPACE))["counters"]}

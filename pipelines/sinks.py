@@ -25,6 +25,7 @@ from pipelines.media import thumbnail_jpeg
 from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for
+from registry.faces import FaceStore, Sighting
 from registry.store import DecidedClip, DecisionStore, StoredFrame
 
 log = logging.getLogger("clipguard.gate")
@@ -48,6 +49,17 @@ def claim_matches(decision: Decision) -> list[ClaimMatch]:
                        float(e.get("distance", e.get("inliers", e.get("similarity", 0)))), e.get("frame"),
                        decision.verdict, decision.source)
             for r in decision.reasons if r.signal == "character" for e in [r.evidence]]
+
+
+def face_sightings(decided: Decided) -> list[Sighting]:
+    """Every enrolled person the faces signal saw in a clip, permitted or not, so each can find the
+    clips that show them."""
+    signal = decided.signals.get("faces")
+    if signal is None:
+        return []
+    return [Sighting(decided.decision.clip_id, e["kind"], e["subject_id"], decided.event.creator_id, e["distance"],
+                     e["frame"], decided.decision.verdict, decided.decision.source)
+            for f in signal.findings for e in [f.evidence] if e["kind"] in ("figure", "cameo")]
 
 
 def count_written(outcome: Decided | Rejected) -> None:
@@ -79,6 +91,7 @@ class WriteOutcomes(beam.DoFn):
                                         enable_auto_commit=False, **CONSUMER_TIMEOUTS)
         self._store = DecisionStore(engine_for(self._database_url))
         self._claims = ClaimStore(engine_for(self._database_url))
+        self._faces = FaceStore(engine_for(self._database_url))
         self._reported_at = time.monotonic()
 
     def teardown(self) -> None:
@@ -89,6 +102,7 @@ class WriteOutcomes(beam.DoFn):
         self._sends: list[Any] = []
         self._written: list[Decided | Rejected] = []
         self._decided: list[DecidedClip] = []
+        self._sightings: list[Sighting] = []
         self._next_offsets: dict[TopicPartition, int] = {}
 
     def process(self, outcome: Decided | Rejected) -> Iterator[Decided | Rejected]:
@@ -97,6 +111,7 @@ class WriteOutcomes(beam.DoFn):
             self._sends.append(self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(),
                                                    value=decision.to_json()))
             self._decided.append(decided_clip(outcome, self._keep_frames_for))
+            self._sightings += face_sightings(outcome)
         else:
             self._sends.append(self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json()))
         self._written.append(outcome)
@@ -114,6 +129,7 @@ class WriteOutcomes(beam.DoFn):
         if self._decided:
             self._store.record(self._decided)
             self._claims.record_matches([m for clip in self._decided for m in claim_matches(clip.decision)])
+            self._faces.record_sightings(self._sightings)
         if self._next_offsets:
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:

@@ -140,7 +140,50 @@ def explicit_rule(signal: Signal, config: Mapping[str, Any], policy: str,
                              {**evidence, "model": signal.model, "model_version": signal.model_version}))]
 
 
-RULES: dict[str, Rule] = {"character": character_rule, "explicit": explicit_rule}
+def face_measure(evidence: Mapping[str, Any], limits: Mapping[str, Any]) -> Measure:
+    """A face's distance to an enrolled person against the bars of the model that measured it."""
+    distance = evidence["distance"]
+    return Measure("face distance", distance,
+                   f"match <= {limits['match_distance']}, review <= {limits['review_distance']}",
+                   "matches" if distance <= limits["match_distance"]
+                   else "is close to" if distance <= limits["review_distance"] else None)
+
+
+def face_rule(signal: Signal, config: Mapping[str, Any], policy: str,
+              attrs: Mapping[str, Any]) -> list[tuple[Verdict, Reason]]:
+    """likeness: a public figure's face, unless the figure's own cameo permits this creator.
+    consent: a cameo owner's face when their permission does not include this creator; a declared
+    cameo grants nothing by itself. A face that matches nobody is no reason at all."""
+    limits = config["models"].get(signal.model)
+    if limits is None:
+        return [("review", Reason(f"{policy}/faces", "faces", f"the policy has no face bars for model {signal.model!r}",
+                                  None, {"model": signal.model}))]
+    out = []
+    for finding in signal.findings:
+        evidence = finding.evidence
+        if evidence["kind"] == "declared":
+            out.append((config["declared"]["verdict"], Reason(f"{policy}/consent.declared", "consent", finding.detail,
+                                                              None, dict(evidence))))
+            continue
+        if evidence["creator_permitted"]:
+            continue
+        measure = face_measure(evidence, limits)
+        if measure.strength is None:
+            continue
+        signal_name = "likeness" if evidence["kind"] == "figure" else "consent"
+        who = "public figure" if evidence["kind"] == "figure" else "cameo owner"
+        permission = evidence["permission"]
+        consent = (f"whose permission ({permission}) does not include this creator" if permission
+                   else "who has given no consent through a cameo")
+        detail = (f"frame {evidence['frame']}: a face {measure.strength} {who} {evidence['name']!r} "
+                  f"(distance {measure.value:.3f}; {measure.bars}), {consent}")
+        verdict: Verdict = "block" if measure.strength == "matches" else "review"
+        out.append((verdict, Reason(f"{policy}/{signal_name}", signal_name, detail, finding.score,
+                                    {**evidence, "model": signal.model, "model_version": signal.model_version})))
+    return out
+
+
+RULES: dict[str, Rule] = {"character": character_rule, "explicit": explicit_rule, "faces": face_rule}
 
 
 def decide(signals: Mapping[str, Signal], policy: Policy, media_error: tuple[str, str] | None = None,
@@ -206,6 +249,13 @@ def _check(policy: Policy) -> None:
             ok = limits["match_distance"] <= limits["review_distance"]
         if not ok:
             raise PolicyError(f"policy {policy.label}: character.{method} bars are inconsistent: {dict(limits)}")
+    faces = policy.signals.get("faces")
+    if faces is not None:
+        for model, limits in faces["models"].items():
+            if not 0 < limits["match_distance"] <= limits["review_distance"]:
+                raise PolicyError(f"policy {policy.label}: faces bars for {model} need 0 < match <= review")
+        if faces["declared"]["verdict"] not in VERDICTS or faces["declared"]["verdict"] == "allow":
+            raise PolicyError(f"policy {policy.label}: faces.declared must be review, block or takedown")
     explicit = policy.signals.get("explicit")
     if explicit is not None:
         for name, limits in {"default": explicit, **explicit.get("audiences", {})}.items():

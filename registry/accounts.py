@@ -24,12 +24,12 @@ from registry.models import AccountRow, ApiTokenRow, LoginFailureRow, SessionRow
 ROLES = ("platform", "rights_holder", "cameo_owner", "analyst", "admin")
 # What each role may ever do. A token carries a subset; a route names the one scope it needs.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "platform": frozenset({"decisions:read", "disputes:write"}),
+    "platform": frozenset({"decisions:read", "disputes:write", "mutuals:write"}),
     "rights_holder": frozenset({"claims:read", "claims:write"}),
     "cameo_owner": frozenset({"cameos:read", "cameos:write"}),
     "analyst": frozenset({"reviews:read", "reviews:write", "decisions:read", "audit:read"}),
     "admin": frozenset({"reviews:read", "reviews:write", "reviews:escalated", "decisions:read", "audit:read",
-                        "figures:write", "metrics:read", "accounts:write"}),
+                        "figures:read", "figures:write", "metrics:read", "accounts:write"}),
 }
 TOKEN_PREFIX = "cg"
 TOKEN_TTL = dt.timedelta(days=90)

@@ -241,3 +241,79 @@ class QualityAlertRow(Base):
     problem: Mapped[str] = mapped_column(String(256))
     observed: Mapped[str] = mapped_column(Text)
     window: Mapped[str] = mapped_column(String(128))
+
+
+class FigureRow(Base):
+    """A public figure whose likeness is not to be generated without their consent."""
+
+    __tablename__ = "figures"
+    figure_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(256))
+    # A figure who also enrolled a cameo consents through it: their cameo's permission applies.
+    cameo_user: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(128))
+
+
+class CameoRow(Base):
+    """A person who enrolled their face, and whom they let use it."""
+
+    __tablename__ = "cameos"
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(16))     # only_me | approved | mutuals | everyone | revoked
+    approved: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enrolled_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class CameoEventRow(Base):
+    """A cameo's history: enrolled, permission changed, revoked, removal asked. Append-only."""
+
+    __tablename__ = "cameo_events"
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(String(128), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(24))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class MutualRow(Base):
+    """Two platform users who follow each other, as the platform reports it; stored both ways."""
+
+    __tablename__ = "mutuals"
+    user_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    other_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+
+
+class FaceEmbeddingRow(Base):
+    """One enrolled photo of a figure or a cameo owner, embedded by one face model."""
+
+    __tablename__ = "face_embeddings"
+    embedding_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(8))       # figure | cameo
+    subject_id: Mapped[str] = mapped_column(String(128))
+    model: Mapped[str] = mapped_column(String(128))            # only comparable within one model
+    vector: Mapped[bytes] = mapped_column(LargeBinary)         # float32
+    media_sha256: Mapped[str] = mapped_column(String(64))
+    thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)   # the face, as JPEG
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+    __table_args__ = (Index("ix_face_embeddings_subject", "subject_kind", "subject_id"),)
+
+
+class FaceSightingRow(Base):
+    """A clip in which an enrolled person's face was seen: what the person sees of themselves."""
+
+    __tablename__ = "face_sightings"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    subject_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    creator_id: Mapped[str] = mapped_column(String(128))
+    distance: Mapped[float] = mapped_column(Float)
+    frame: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    verdict: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+    __table_args__ = (Index("ix_face_sightings_subject", "subject_kind", "subject_id"),)

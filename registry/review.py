@@ -221,6 +221,37 @@ class ReviewQueue:
                   before={"verdict": current.verdict}, after={"verdict": current.verdict, "disputed": True})
         return self.item(item_id)
 
+    def file_removal(self, clip_id: str, owner: str, reason: str, seen: Mapping[str, Any],
+                     publish: Callable[[Decision], None]) -> Decision:
+        """A person seen in a clip asks for it to be removed: a takedown (source "owner") at once,
+        over any earlier decision, and a `removal_request` item so an analyst checks the face was
+        theirs. Kafka is confirmed before the commit, as for analyst actions."""
+        reason = check_note(reason)
+        now = utcnow()
+        with Session(self._engine) as session, session.begin():
+            current = session.get(DecisionRow, clip_id)
+            if current is None:
+                raise NotFound(f"no decided clip {clip_id!r}")
+            previous = current.payload
+            decision = Decision(
+                clip_id=clip_id, verdict="takedown",
+                reasons=(Reason("owner/removal", "consent", f"{owner}, seen in this clip, asked for its removal: "
+                                f"{reason}", None, {**seen, "requested_by": owner,
+                                                    "previous_verdict": previous["verdict"]}),),
+                policy_version=previous["policy_version"], models=previous["models"], decided_at=isoformat(now),
+                latency_ms=0.0, source="owner")
+            session.merge(DecisionRow(clip_id=clip_id, creator_id=current.creator_id, verdict="takedown",
+                                      source="owner", policy_version=decision.policy_version, decided_at=now,
+                                      payload=decision.to_dict()))
+            record_history(session, [decision])
+            item_id = enqueue(session, clip_id, "removal_request", f"{owner} asks for removal: {reason}", owner,
+                              [{"signal": "consent"}])
+            audit(session, owner, "removal_request", reason, clip_id, item_id,
+                  before={"verdict": previous["verdict"]}, after={"verdict": "takedown"})
+            session.flush()
+            publish(decision)
+        return decision
+
     def stats(self, hours: int = 24) -> QueueStats:
         now = utcnow()
         since = now - dt.timedelta(hours=hours)

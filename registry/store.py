@@ -120,14 +120,16 @@ class DecisionStore:
                 publish(decision)
         return [d.clip_id for d in changed]
 
-    def retroscan_candidates(self, signal: str, verdicts: Sequence[str]) -> Iterator[tuple[str, dict[str, Any]]]:
-        """(clip_id, stored features of `signal`) for every clip whose current decision is in `verdicts`."""
-        query = (select(ClipSignalRow.clip_id, ClipSignalRow.features).join(
+    def retroscan_candidates(self, signal: str,
+                             verdicts: Sequence[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        """(clip_id, creator_id, stored features of `signal`) for every clip whose current decision
+        is in `verdicts`."""
+        query = (select(ClipSignalRow.clip_id, ClipSignalRow.creator_id, ClipSignalRow.features).join(
             DecisionRow, DecisionRow.clip_id == ClipSignalRow.clip_id)
             .where(ClipSignalRow.signal == signal, DecisionRow.verdict.in_(verdicts))
             .order_by(ClipSignalRow.clip_id).execution_options(yield_per=2000))
         with Session(self._engine) as session:
-            yield from ((clip_id, features) for clip_id, features in session.execute(query))
+            yield from ((clip_id, creator, features) for clip_id, creator, features in session.execute(query))
 
     def frames(self, clip_id: str) -> list[tuple[int, float]]:
         """(frame index, seconds) of the thumbnails kept for a clip."""

@@ -23,9 +23,10 @@ from registry.accounts import AccountStore, Principal
 from registry.alerts import AlertStore
 from registry.claims import ClaimStore
 from registry.db import migrate
+from registry.faces import FaceStore
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import DecisionStore
-from service import api, claims_api, console
+from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
 from service.metrics import HttpMetrics, exposition
 
@@ -39,7 +40,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     engine = migrate(settings.database_url)
     svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
                    audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
-                   alerts=AlertStore(engine),
+                   faces=FaceStore(engine), alerts=AlertStore(engine),
                    policy=load_policy(policy_path), embedder=configured_embedder(settings),
                    publish=publish or DecisionPublisher(settings.kafka_bootstrap))
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     app.add_middleware(HttpMetrics)
     app.include_router(api.router)
     app.include_router(claims_api.router)
+    app.include_router(faces_api.router)
     app.include_router(console.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(QueueError, _queue_error)

@@ -20,6 +20,7 @@ from policies.engine import Policy
 from registry.accounts import AccountStore, AuthError, Principal
 from registry.alerts import AlertStore
 from registry.claims import ClaimStore
+from registry.faces import FaceStore
 from registry.review import AuditLog, ReviewQueue
 from registry.store import DecisionStore
 
@@ -40,6 +41,7 @@ class Services:
     audit: AuditLog
     decisions: DecisionStore
     claims: ClaimStore
+    faces: FaceStore
     alerts: AlertStore
     policy: Policy                          # the gate's policy, for the bars shown beside scores
     embedder: ClipEmbedder | None           # CLIP for claim references, when the operator configured it

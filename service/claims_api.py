@@ -11,7 +11,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 
 from classifiers.aliases import check_aliases, parse_alias
-from clipguard.references import MAX_REFERENCE_BYTES, BadReference, ReferenceFile, build_references
+from clipguard.references import build_references
+from clipguard.uploads import MAX_UPLOAD_BYTES, BadUpload, Upload
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
@@ -33,15 +34,15 @@ async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write
         raise HTTPException(413, f"{len(reference)} references; at most {MAX_REFERENCES} per claim")
     files = []
     for upload in reference:
-        data = await upload.read(MAX_REFERENCE_BYTES + 1)
-        if len(data) > MAX_REFERENCE_BYTES:
-            raise HTTPException(413, f"{upload.filename}: references are capped at {MAX_REFERENCE_BYTES >> 20} MiB")
-        files.append(ReferenceFile(upload.filename or "reference", data))
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"{upload.filename}: references are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
+        files.append(Upload(upload.filename or "reference", data))
     aliases = [parse_alias(a) for a in alias]
     try:
         check_aliases(aliases)
         built = build_references(files, svc.settings.media, svc.embedder)
-    except (BadReference, ValueError) as exc:
+    except (BadUpload, ValueError) as exc:
         raise HTTPException(422, str(exc)) from None
     claim_id = svc.claims.add(who.name, title, action, built, aliases)
     if action == "takedown":

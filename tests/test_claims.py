@@ -17,7 +17,8 @@ from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated
-from clipguard.references import BadReference, ReferenceFile, build_references
+from clipguard.references import build_references
+from clipguard.uploads import BadUpload, Upload
 from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS, on_background
 from pipelines.kafka_io import read_decisions
@@ -96,7 +97,7 @@ def png_bytes(rgb: np.ndarray) -> bytes:
 
 def test_a_clip_reference_contributes_several_frames(tmp_path: Path):
     clip = write_frames(tmp_path / "ref.mp4", [on_background(image("chelsea"), scale=0.9)] * 48)
-    refs = build_references([ReferenceFile("ref.mp4", clip.read_bytes())], MediaLimits())
+    refs = build_references([Upload("ref.mp4", clip.read_bytes())], MediaLimits())
     assert 1 < len(refs) <= 4 and {r.media_kind for r in refs} == {"clip"} and all(r.orb for r in refs)
 
 
@@ -107,8 +108,8 @@ def test_a_clip_reference_contributes_several_frames(tmp_path: Path):
     ("tiny.png", png_bytes(np.zeros((8, 8, 3), np.uint8)), "too small"),
 ])
 def test_bad_references_are_refused_with_the_reason(name: str, data: bytes, complaint: str):
-    with pytest.raises(BadReference, match=complaint):
-        build_references([png_file("good.png", "chelsea"), ReferenceFile(name, data)], MediaLimits())
+    with pytest.raises(BadUpload, match=complaint):
+        build_references([png_file("good.png", "chelsea"), Upload(name, data)], MediaLimits())
 
 
 def test_the_claims_cli_files_lists_and_withdraws(settings: Settings, tmp_path: Path):

@@ -1,0 +1,200 @@
+"""`clipguard bench --suite faces`: the face signal's error rates, gallery scale and per-clip cost.
+
+1. Error rates, shaped like the characters harness. Every person in `fixtures/faces.py` is enrolled
+   from their one photo. Each photo then goes through the edits a re-upload goes through, and is
+   seen as the gate sees it: a picture letterboxed to the gate's 512 px, and the same picture on a
+   new background encoded as a clip and sampled by the gate's decoder. Each face found is measured
+   against every enrolled person: its own distance is a genuine pair (a miss when over the bar or
+   when no face was found at all), the others' are impostor pairs. The table gives, per distance
+   bar, the non-match rate per edit and the share of probes falsely matching someone else.
+   dlib's published LFW figure (99.38% at 0.6) is the anchor: no bar is picked above 0.6.
+2. Gallery scale: 100k identities of random unit vectors, queried with near and far faces; p50/p99
+   per face for the exact scan and faiss's HNSW, with the HNSW's recall of the exact answer.
+3. Per-clip cost: a 10 s 720p clip with two faces through decode + the face signal, against a
+   baseline that embeds every face in every frame (no tracking), in the same run.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import click
+import numpy as np
+from PIL import Image, ImageEnhance, ImageFilter
+
+from bench.characters import at_gate_size, letterboxed
+from classifiers.faces import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
+from clipguard.config import MediaLimits, Settings
+from fixtures.clips import write_frames
+from fixtures.edits import EDITS, on_background
+from fixtures.faces import PEOPLE, face_photo
+from pipelines.media import sample_frames
+
+LFW_ANCHOR = 0.6          # dlib: 99.38% on LFW at this distance
+MAX_FALSE_MATCH = 0.01
+MIN_RECALL = 0.95
+BARS = tuple(round(b, 3) for b in np.arange(0.30, 0.725, 0.025))
+FRAME = (640, 360)
+
+
+def _pil(edit: Callable[[Image.Image], Image.Image]) -> Callable[[np.ndarray], np.ndarray]:
+    return lambda rgb: np.asarray(edit(Image.fromarray(rgb)).convert("RGB"))
+
+
+FACE_EDITS = {
+    "original": lambda rgb: rgb,
+    **{k: EDITS[k] for k in ("scale_half", "mirror", "crop_5", "rotate_5", "colour", "brightness", "jpeg_25")},
+    "blur": _pil(lambda im: im.filter(ImageFilter.GaussianBlur(1.5))),
+    "dim": _pil(lambda im: ImageEnhance.Brightness(im).enhance(0.6)),
+}
+
+
+def probes(backend: DlibBackend, limits: MediaLimits, say: Callable[[str], None]) -> list[dict]:
+    """One row per (person, edit, view): the distances of every face seen to every enrolled person."""
+    enrolled = {p: see_people(backend, [face_photo(p)])[0].embedding for p in PEOPLE}
+    names = list(enrolled)
+    gallery = np.vstack([enrolled[p] for p in names])
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, person in enumerate(PEOPLE, 1):
+            for edit, apply in FACE_EDITS.items():
+                edited = apply(face_photo(person))
+                picture = [at_gate_size(letterboxed(edited), limits)]
+                path = write_frames(Path(tmp) / "clip.mp4", [on_background(edited, "brick", 0.8)] * 24, 24, FRAME)
+                clip = [f.rgb for f in sample_frames(path, limits).frames]
+                for view, frames in (("picture", picture), ("clip", clip)):
+                    seen = see_people(backend, frames)
+                    rows.append({"person": person, "edit": edit, "view": view,
+                                 "faces": [dict(zip(names, np.linalg.norm(gallery - s.embedding, axis=1).round(4)
+                                                    .tolist(), strict=True)) for s in seen]})
+            say(f"  faces: {n}/{len(PEOPLE)} people x {len(FACE_EDITS)} edits x 2 views")
+    return rows
+
+
+def non_match(rows: list[dict], bar: float) -> float:
+    """Probes in which the person's own face was not found within `bar`."""
+    missed = [not any(f[r["person"]] <= bar for f in r["faces"]) for r in rows]
+    return sum(missed) / max(1, len(missed))
+
+
+def false_match(rows: list[dict], bar: float) -> float:
+    """Probe faces within `bar` of anyone they are not: the share of strangers the gallery would
+    misidentify (each probe meets the len(PEOPLE) - 1 others)."""
+    wrong = [any(d <= bar for p, d in f.items() if p != r["person"]) for r in rows for f in r["faces"]]
+    return sum(wrong) / max(1, len(wrong))
+
+
+def error_table(rows: list[dict]) -> dict:
+    return {str(bar): {"false_match": false_match(rows, bar), "non_match": non_match(rows, bar),
+                       "non_match_clips": non_match([r for r in rows if r["view"] == "clip"], bar),
+                       "per_edit": {e: non_match([r for r in rows if r["edit"] == e], bar) for e in FACE_EDITS}}
+            for bar in BARS}
+
+
+def pick_bars(table: dict) -> tuple[float, float]:
+    """Review bar: the loosest, at or under the LFW anchor, at which at most 1% of strangers match.
+    Match bar: the loosest at which no stranger matched at all, so a block needs a distance never
+    seen between two different people; the band between goes to a person."""
+    within = {float(b): r for b, r in table.items() if float(b) <= LFW_ANCHOR}
+    review = max([b for b, r in within.items() if r["false_match"] <= MAX_FALSE_MATCH], default=min(within))
+    match = max([b for b, r in within.items() if r["false_match"] == 0 and b <= review], default=min(within))
+    return match, review
+
+
+def gallery_scale(identities: int = 100_000, queries: int = 400, seed: int = 5) -> dict:
+    rng = np.random.default_rng(seed)
+    vectors = rng.normal(size=(identities, 128)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    near = vectors[rng.choice(identities, queries // 2)] + rng.normal(scale=0.02, size=(queries // 2, 128))
+    far = rng.normal(size=(queries // 2, 128))
+    asked = np.vstack([near, far / np.linalg.norm(far, axis=1, keepdims=True)]).astype(np.float32)
+    out = {}
+    answers = {}
+    for name, build in (("exact", ExactFaceIndex), ("hnsw", HnswFaceIndex)):
+        started = time.perf_counter()
+        index = build(vectors)
+        built_s = time.perf_counter() - started
+        times, found = [], []
+        for q in asked:
+            t = time.perf_counter()
+            found.append(index.query(q, 1)[0][0])
+            times.append((time.perf_counter() - t) * 1000)
+        answers[name] = found
+        out[name] = {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99)),
+                     "build_s": built_s}
+    # Only the near queries have a nearest neighbour worth finding; a far query's is any vector.
+    half = queries // 2
+    agree = np.array(answers["hnsw"][:half]) == np.array(answers["exact"][:half])
+    out["hnsw"]["recall_of_exact"] = float(np.mean(agree))
+    return out
+
+
+def clip_cost(backend: DlibBackend, limits: MediaLimits, runs: int = 3) -> dict:
+    """Decode and face cost of a 10 s 720p clip with two people, with and without tracking."""
+    size = (1280, 720)
+    scene = np.asarray(Image.fromarray(on_background(face_photo("grace-hopper"), "brick", 0.7, size)))
+    other = Image.fromarray(face_photo("group-a")).resize((400, 400))
+    frame = Image.fromarray(scene)
+    frame.paste(other, (840, 160))
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_frames(Path(tmp) / "two.mp4", [np.asarray(frame)] * 240, 24, size)
+        timings: dict[str, list[float]] = {"decode": [], "faces": [], "every_face": []}
+        with ThreadPoolExecutor(2) as pool:
+            for _ in range(runs):
+                t = time.perf_counter()
+                frames = [f.rgb for f in sample_frames(path, limits).frames]
+                timings["decode"].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                seen = see_people(backend, frames, pool.map)
+                timings["faces"].append(time.perf_counter() - t)
+                t = time.perf_counter()
+                for rgb, found in zip(frames, pool.map(backend.detect, frames), strict=True):
+                    backend.embed(rgb, found)
+                timings["every_face"].append(time.perf_counter() - t)
+    return {"frames": len(frames), "people": len(seen), **{k: float(np.median(v)) for k, v in timings.items()}}
+
+
+def run_face_bench(settings: Settings) -> dict:
+    say = lambda m: click.echo(m, err=True)  # noqa: E731
+    started = time.perf_counter()
+    backend = DlibBackend()
+    say(f"faces: {len(PEOPLE)} people, {len(FACE_EDITS)} edits, pictures and clips; backend {backend.version}")
+    rows = probes(backend, settings.media, say)
+    table = error_table(rows)
+    match, review = pick_bars(table)
+    click.echo(f"\nerror rates against the distance bar ({len(rows)} probes, {sum(len(r['faces']) for r in rows)} "
+               f"faces found, each against {len(PEOPLE) - 1} strangers): false = faces matching a stranger, "
+               f"miss = probes not matched to their own person")
+    click.echo(f"{'bar':>6}{'false':>8}{'miss':>8}{'clips':>8}" + "".join(f"{e[:9]:>10}" for e in FACE_EDITS))
+    for bar, r in table.items():
+        click.echo(f"{bar:>6}{r['false_match']:>8.2%}{r['non_match']:>8.1%}{r['non_match_clips']:>8.1%}"
+                   + "".join(f"{r['per_edit'][e]:>10.0%}" for e in FACE_EDITS))
+    click.echo(f"picked: match <= {match}, review <= {review} (LFW anchor {LFW_ANCHOR}); at the match bar "
+               f"{1 - table[str(match)]['non_match_clips']:.1%} of clip probes found their person, "
+               f"{table[str(match)]['false_match']:.2%} of faces matched a stranger; at the review bar "
+               f"{table[str(review)]['false_match']:.2%}")
+    say("faces: gallery of 100k identities")
+    scale = gallery_scale()
+    click.echo("gallery 100k identities, per face: " + "; ".join(
+        f"{k} p50 {v['p50_ms']:.2f} ms p99 {v['p99_ms']:.2f} ms (built in {v['build_s']:.1f} s)"
+        for k, v in scale.items()) + f"; for faces of enrolled people hnsw found the exact nearest "
+               f"{scale['hnsw']['recall_of_exact']:.1%}")
+    say("faces: per-clip cost")
+    cost = clip_cost(backend, settings.media)
+    click.echo(f"10 s 720p clip, 2 people, {cost['frames']} sampled frames, {cost['people']} people found: "
+               f"decode {cost['decode'] * 1000:.0f} ms, faces {cost['faces'] * 1000:.0f} ms; embedding every "
+               f"face in every frame instead {cost['every_face'] * 1000:.0f} ms "
+               f"({cost['every_face'] / cost['faces']:.2f}x the tracked cost); took "
+               f"{time.perf_counter() - started:.0f} s")
+    out = {"table": table, "picked": {"match_distance": match, "review_distance": review}, "scale": scale,
+           "clip_cost": cost, "backend": backend.version}
+    target = settings.home / "bench" / "faces.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(out, indent=2))
+    (settings.home / "bench" / "face-probes.json").write_text(json.dumps(rows))
+    return out

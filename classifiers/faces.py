@@ -1,0 +1,471 @@
+"""The `faces` signal: whose faces does a clip show, and did they agree to be in it?
+
+    sampled frames -> detect (backend) -> track across frames -> embed each track's best face
+        -> nearest public figures and cameo owners in the gallery -> findings
+
+Two backends behind one `FaceBackend` interface: dlib (the embedded default; detector, 5-point
+alignment and 128-d ResNet embedding from `face-recognition-models`) and insightface from an
+operator's weights directory. A person counts once per clip: detections are linked across frames
+by overlap, and tracks whose embeddings agree are merged, so each person is one track embedded
+from its best sighting. The signal reports matches with their distances and, for cameo owners,
+whether their permission covers this creator; `policies/` turns that into likeness and consent
+verdicts. Each track's embedding goes into `features`, so a revocation can be re-checked later
+without decoding the clip again.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
+from clipguard.contracts import thumbnail_ref
+
+PERMISSIONS = ("only_me", "approved", "mutuals", "everyone")
+# Detections in consecutive sampled frames with at least this overlap are the same face.
+TRACK_IOU = 0.3
+# How often the gate reloads the galleries: a new enrolment or a revocation applies this quickly.
+REFRESH_S = 5.0
+# Below this many pixels on a side, a face is too small to identify anyone reliably.
+MIN_FACE_PX = 40
+
+
+@dataclass(frozen=True)
+class Detection:
+    box: tuple[int, int, int, int]   # x0, y0, x1, y1 in frame pixels
+    score: float
+    landmarks: Any = None            # the backend's own alignment points
+
+    @property
+    def side(self) -> int:
+        return min(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+
+class FaceBackend(Protocol):
+    name: str            # what decisions name in `models`, and what the policy keys its bars by
+    version: str         # embeddings are only compared with embeddings of the same version
+    same_person: float   # tracks closer than this distance are one person
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]: ...
+
+    def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        """One row per face, in the backend's distance space (Euclidean)."""
+
+
+class DlibBackend:
+    """dlib's HOG detector, 5-point alignment and ResNet embedding (LFW 99.38% at distance 0.6).
+    The 68-point landmark model in the same package is licensed non-commercial: not used."""
+
+    name = "dlib-resnet-v1"
+    same_person = 0.5
+
+    def __init__(self, upsample: int = 1, min_score: float = 0.0):
+        import dlib
+
+        models = Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]) / "models"
+        self._dlib = dlib
+        self._detector = dlib.get_frontal_face_detector()
+        self._shapes = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self._encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
+        # Upsampling once finds faces down to ~40 px, which 512-px frames of a 720p clip need.
+        self._upsample = upsample
+        # dlib's own default. At 0.2 the face harness lost faces after blur, rotation or dimming
+        # (8.9% of its clips missed against 2.2%); what a lower bar adds is the odd badge or patch,
+        # whose embedding is far from everyone enrolled.
+        self._min_score = min_score
+        self.version = f"dlib-{dlib.__version__}/resnet-v1"
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        rects, scores, _ = self._detector.run(rgb, self._upsample, self._min_score)
+        height, width = rgb.shape[:2]
+        out = []
+        for rect, score in zip(rects, scores, strict=True):
+            box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
+            out.append(Detection(box, round(float(score), 3), self._shapes(rgb, rect)))
+        return out
+
+    def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, 128), np.float32)
+        shapes = self._dlib.full_object_detections()
+        for face in faces:
+            shapes.append(face.landmarks)
+        return np.asarray([np.asarray(v) for v in self._encoder.compute_face_descriptor(rgb, shapes)],
+                          np.float32)
+
+
+class InsightFaceBackend:
+    """insightface's `FaceAnalysis` on an operator's model folder (detection + recognition ONNX).
+    insightface's own buffalo_l weights are licensed for non-commercial research only: an
+    operator brings weights licensed for their use. Embeddings are L2-normalised, so Euclidean
+    distance is sqrt(2 - 2 cos)."""
+
+    name = "insightface"
+    same_person = 1.0
+
+    def __init__(self, model_dir: Path, det_size: int = 640):
+        import onnxruntime
+        from insightface.app import FaceAnalysis
+        from insightface.utils import face_align
+
+        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
+                     if p in onnxruntime.get_available_providers()]
+        self._app = FaceAnalysis(name=str(model_dir), allowed_modules=["detection", "recognition"],
+                                 providers=providers)
+        self._app.prepare(ctx_id=0 if providers[0].startswith("CUDA") else -1, det_size=(det_size, det_size))
+        self._recognition = self._app.models["recognition"]
+        self._align = face_align.norm_crop
+        self.version = f"insightface/sha256:{_onnx_digest(Path(model_dir))}"
+
+    def detect(self, rgb: np.ndarray) -> list[Detection]:
+        boxes, points = self._app.det_model.detect(np.ascontiguousarray(rgb[:, :, ::-1]), max_num=0)
+        height, width = rgb.shape[:2]
+        out = []
+        for i, row in enumerate(boxes):
+            x0, y0, x1, y1 = (round(float(v)) for v in row[:4])
+            out.append(Detection((max(0, x0), max(0, y0), min(width, x1), min(height, y1)),
+                                 round(float(row[4]), 3), None if points is None else points[i]))
+        return out
+
+    def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
+        if not faces:
+            return np.zeros((0, self._recognition.output_shape[1]), np.float32)
+        bgr = np.ascontiguousarray(rgb[:, :, ::-1])
+        size = self._recognition.input_size[0]
+        crops = [self._align(bgr, landmark=face.landmarks, image_size=size) for face in faces]
+        vectors = np.asarray(self._recognition.get_feat(crops), np.float32)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
+
+def _onnx_digest(folder: Path) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for path in sorted(folder.glob("*.onnx")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12] if any(folder.glob("*.onnx")) else weights_digest(folder)
+
+
+def configured_backend(model_dir: Path | None) -> FaceBackend:
+    """insightface on the operator's folder when one is named, otherwise the embedded dlib."""
+    return InsightFaceBackend(model_dir) if model_dir else DlibBackend()
+
+
+# --- one person per clip -------------------------------------------------------------------------
+
+@dataclass
+class Track:
+    """One person's detections across the sampled frames (positions into the clip's frames)."""
+
+    sightings: list[tuple[int, Detection]] = field(default_factory=list)
+
+    @property
+    def best(self) -> tuple[int, Detection]:
+        # The largest confident sighting is the one most likely to identify the person.
+        return max(self.sightings, key=lambda s: (s[1].side >= MIN_FACE_PX, s[1].score * s[1].side))
+
+
+def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
+    w = max(0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union else 0.0
+
+
+def link_tracks(per_frame: Sequence[Sequence[Detection]]) -> list[Track]:
+    """Greedy overlap linking of each frame's detections to the tracks alive in the frame before."""
+    tracks: list[Track] = []
+    alive: list[Track] = []
+    for position, detections in enumerate(per_frame):
+        pairs = sorted(((iou(t.sightings[-1][1].box, d.box), ti, di) for ti, t in enumerate(alive)
+                        for di, d in enumerate(detections)), reverse=True)
+        taken_tracks, taken_faces, next_alive = set(), set(), []
+        for overlap, ti, di in pairs:
+            if overlap < TRACK_IOU or ti in taken_tracks or di in taken_faces:
+                continue
+            alive[ti].sightings.append((position, detections[di]))
+            taken_tracks.add(ti)
+            taken_faces.add(di)
+            next_alive.append(alive[ti])
+        for di, detection in enumerate(detections):
+            if di not in taken_faces:
+                track = Track([(position, detection)])
+                tracks.append(track)
+                next_alive.append(track)
+        alive = next_alive
+    return tracks
+
+
+@dataclass(frozen=True)
+class Person:
+    """One person seen in a clip: their tracks, best sighting and its embedding."""
+
+    position: int            # index into the clip's sampled frames of the best sighting
+    detection: Detection
+    embedding: np.ndarray
+    sightings: int
+
+
+def people(tracks: Sequence[Track], embeddings: np.ndarray, same_person: float) -> list[Person]:
+    """Merge tracks whose best-sighting embeddings lie within `same_person` (a face lost behind a
+    cut or a turn comes back as a new track), keeping the best sighting of each group."""
+    groups: list[list[int]] = []
+    for i in range(len(tracks)):
+        for group in groups:
+            if np.linalg.norm(embeddings[group[0]] - embeddings[i]) < same_person:
+                group.append(i)
+                break
+        else:
+            groups.append([i])
+    out = []
+    for group in groups:
+        best = max(group, key=lambda i: (tracks[i].best[1].side >= MIN_FACE_PX,
+                                         tracks[i].best[1].score * tracks[i].best[1].side))
+        position, detection = tracks[best].best
+        out.append(Person(position, detection, embeddings[best], sum(len(tracks[i].sightings) for i in group)))
+    return out
+
+
+# --- galleries -----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Grant:
+    """Whom a cameo owner lets use their face."""
+
+    permission: str                       # only_me | approved | mutuals | everyone | revoked
+    approved: frozenset[str] = frozenset()
+    mutuals: frozenset[str] = frozenset()
+
+    def permits(self, owner: str, creator: str) -> bool:
+        if creator == owner:
+            return True
+        return (self.permission == "everyone"
+                or (self.permission == "approved" and creator in self.approved)
+                or (self.permission == "mutuals" and creator in self.mutuals))
+
+
+@dataclass(frozen=True)
+class Subject:
+    kind: str                 # figure | cameo
+    subject_id: str
+    name: str
+    grant: Grant | None = None   # whom the person permits: a cameo's own, or a figure's cameo's
+    owner: str | None = None     # the user id that grant belongs to
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """Enrolled faces of one embedding version: one row of `vectors` per photo."""
+
+    subjects: Sequence[Subject] = ()
+    owners: Sequence[int] = ()               # row -> index into subjects
+    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
+
+
+@dataclass(frozen=True)
+class Hit:
+    subject: Subject
+    distance: float
+
+
+class FaceIndex(Protocol):
+    """Nearest enrolled photos of a query face: rows and their Euclidean distances."""
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+
+
+class ExactFaceIndex:
+    """Every photo compared: exact, and fast enough well past 100k photos on two cores."""
+
+    def __init__(self, vectors: np.ndarray):
+        self._vectors = np.ascontiguousarray(vectors, np.float32)
+        self._norms = (self._vectors ** 2).sum(axis=1)
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if not len(self._vectors):
+            return []
+        squared = self._norms - 2 * (self._vectors @ vector.astype(np.float32)) + float(vector @ vector)
+        k = min(k, len(squared))
+        rows = np.argpartition(squared, k - 1)[:k]
+        rows = rows[np.argsort(squared[rows])]
+        return [(int(r), float(np.sqrt(max(0.0, squared[r])))) for r in rows]
+
+
+class HnswFaceIndex:
+    """faiss's HNSW graph: approximate, for galleries too large to scan per face."""
+
+    def __init__(self, vectors: np.ndarray, neighbours: int = 32, search_depth: int = 128):
+        import faiss
+
+        self._index = faiss.IndexHNSWFlat(vectors.shape[1], neighbours)
+        self._index.hnsw.efConstruction = 80
+        self._index.hnsw.efSearch = search_depth
+        self._index.add(np.ascontiguousarray(vectors, np.float32))
+
+    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        squared, rows = self._index.search(np.ascontiguousarray(vector[None, :], np.float32), k)
+        return [(int(r), float(np.sqrt(max(0.0, d)))) for d, r in zip(squared[0], rows[0], strict=True) if r >= 0]
+
+
+# Below this many photos the exact scan wins outright (`clipguard bench --suite faces` measures it).
+ANN_FROM = 200_000
+
+
+def face_index(vectors: np.ndarray) -> FaceIndex:
+    return HnswFaceIndex(vectors) if len(vectors) >= ANN_FROM else ExactFaceIndex(vectors)
+
+
+class GalleryIndex:
+    """The gallery behind one FaceIndex, answering per subject rather than per photo."""
+
+    def __init__(self, gallery: Gallery):
+        self.gallery = gallery
+        self._index = face_index(gallery.vectors)
+
+    def __len__(self) -> int:
+        return len(self.gallery.owners)
+
+    def nearest(self, vector: np.ndarray, within: float, k: int = 16) -> list[Hit]:
+        """Subjects with a photo within `within` of `vector`, each at its closest photo, nearest first."""
+        best: dict[int, float] = {}
+        for row, distance in self._index.query(vector, k):
+            owner = self.gallery.owners[row]
+            if distance <= within and distance < best.get(owner, np.inf):
+                best[owner] = distance
+        return [Hit(self.gallery.subjects[o], d) for o, d in sorted(best.items(), key=lambda od: od[1])]
+
+
+class LiveGallery:
+    """A GalleryIndex reloaded from the registry every `refresh_s`, so enrolments and revocations
+    apply to the gate without a restart."""
+
+    def __init__(self, load: Callable[[str], Gallery], backend: FaceBackend, refresh_s: float):
+        self.backend = backend
+        self._load = load
+        self._refresh_s = refresh_s
+        self._index = GalleryIndex(Gallery())
+        self._loaded_at = float("-inf")
+
+    def current(self) -> GalleryIndex:
+        if time.monotonic() - self._loaded_at >= self._refresh_s:
+            self._index = GalleryIndex(self._load(self.backend.version))
+            self._loaded_at = time.monotonic()
+        return self._index
+
+
+# --- the signal ----------------------------------------------------------------------------------
+
+# The widest distance the gallery reports, per backend; the policy's bars decide what counts.
+SEARCH_DISTANCE = {"dlib-resnet-v1": 0.7, "insightface": 1.3}
+
+
+class FaceHandler(SignalHandler[LiveGallery]):
+    name = "faces"
+
+    def __init__(self, galleries: Callable[[str], Gallery], model_dir: Path | None = None,
+                 refresh_s: float = REFRESH_S, threads: int = 2, **batching: int):
+        super().__init__(**batching)
+        self._galleries = galleries
+        self._model_dir = model_dir
+        self._refresh_s = refresh_s
+        self._threads = threads
+        self.model_name = "insightface" if model_dir else DlibBackend.name
+        self.model_version = "unloaded"
+
+    def load_model(self) -> LiveGallery:
+        backend = configured_backend(self._model_dir)
+        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="faces")
+        return LiveGallery(self._galleries, backend, self._refresh_s)
+
+    def identify(self, model: LiveGallery) -> tuple[str, str]:
+        return model.backend.name, model.backend.version
+
+    def score(self, model: LiveGallery, batch: Sequence[ClipInput]) -> list[Signal]:
+        index = model.current()
+        return [self._score_clip(model.backend, index, item) for item in batch]
+
+    def _score_clip(self, backend: FaceBackend, index: GalleryIndex, item: ClipInput) -> Signal:
+        frames = item.clip.frames
+        seen = see_people(backend, [f.rgb for f in frames], self._pool.map)
+        event = item.event
+        findings: list[Finding] = []
+        tracks = []
+        for number, person in enumerate(seen):
+            frame = frames[person.position]
+            where = {"person": number, "frame": frame.index, "t": frame.t,
+                     "box": fractional_box(person.detection.box, frame.rgb.shape),
+                     "sightings": person.sightings, "thumbnail": thumbnail_ref(event.clip_id, frame.index)}
+            tracks.append({**where, "embedding": [round(float(x), 5) for x in person.embedding]})
+            for hit in index.nearest(person.embedding, SEARCH_DISTANCE[backend.name]):
+                findings.append(subject_finding(hit, event.creator_id, event.cameo_ids, where))
+        seen_owners = {f.evidence["subject_id"] for f in findings if f.evidence["kind"] == "cameo"}
+        findings += declared_findings(index, event.creator_id, event.cameo_ids, seen_owners)
+        return Signal(self.name, backend.name, backend.version, ok=True, findings=tuple(findings),
+                      features={"backend": backend.name, "model": backend.version, "people": tracks})
+
+
+def see_people(backend: FaceBackend, frames: Sequence[np.ndarray],
+               mapper: Callable[..., Iterable[list[Detection]]] = map) -> list[Person]:
+    """Everyone in `frames`: detections (in parallel through `mapper`), tracks, one embedding per
+    track, merged into people. Used by the gate and by enrolment alike."""
+    per_frame = list(mapper(backend.detect, frames))
+    tracks = link_tracks(per_frame)
+    if not tracks:
+        return []
+    by_frame: dict[int, list[int]] = {}
+    for i, track in enumerate(tracks):
+        by_frame.setdefault(track.best[0], []).append(i)
+    embeddings = np.zeros((len(tracks), 0), np.float32)
+    for position, members in by_frame.items():
+        vectors = backend.embed(frames[position], [tracks[i].best[1] for i in members])
+        if embeddings.shape[1] == 0:
+            embeddings = np.zeros((len(tracks), vectors.shape[1]), np.float32)
+        embeddings[members] = vectors
+    return people(tracks, embeddings, backend.same_person)
+
+
+def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> list[float]:
+    """(x, y, width, height) as fractions of the frame: what the console draws, at any thumbnail size."""
+    height, width = shape[:2]
+    x0, y0, x1, y1 = box
+    return [round(x0 / width, 4), round(y0 / height, 4), round((x1 - x0) / width, 4), round((y1 - y0) / height, 4)]
+
+
+def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any]) -> Finding:
+    """A person in the clip close to an enrolled subject, as the gate and retroscan both report it."""
+    subject = hit.subject
+    evidence = {"kind": subject.kind, "subject_id": subject.subject_id, "name": subject.name,
+                "distance": round(hit.distance, 4), **where}
+    grant, owner = subject.grant, subject.owner
+    evidence |= {"permission": grant.permission if grant else None, "cameo_user": owner,
+                 "declared": owner is not None and owner in declared,
+                 "creator_permitted": grant is not None and grant.permits(owner, creator)}
+    noun = "public figure" if subject.kind == "figure" else "cameo owner"
+    return Finding(f"frame {where['frame']}: a face is {hit.distance:.3f} from {noun} {subject.name!r}",
+                   round(max(0.0, 1 - hit.distance), 4), evidence)
+
+
+def declared_findings(index: GalleryIndex, creator: str, declared: Sequence[str],
+                      seen: set[str]) -> list[Finding]:
+    """Cameos the clip declares but whose owner does not permit this creator and whose face was
+    not seen: declaring a cameo grants nothing, so an analyst looks at what was claimed."""
+    owners = {s.subject_id: s for s in index.gallery.subjects if s.kind == "cameo"}
+    out = []
+    for owner in declared:
+        subject = owners.get(owner)
+        if subject is None or owner in seen or subject.grant.permits(owner, creator):
+            continue
+        out.append(Finding(f"the clip declares cameo {owner!r}, whose permission ({subject.grant.permission}) "
+                           f"does not include creator {creator!r}", None,
+                           {"kind": "declared", "subject_id": owner, "name": subject.name,
+                            "permission": subject.grant.permission, "declared": True,
+                            "creator_permitted": False}))
+    return out

@@ -1,0 +1,254 @@
+"""The face galleries: public figures and cameo owners, their enrolled embeddings, each cameo's
+permission with its history, the platform's mutuals, and the clips each person was seen in."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy.orm import Session
+
+from classifiers.faces import PERMISSIONS, Gallery, Grant, Subject
+from clipguard.contracts import utcnow
+from registry.models import CameoEventRow, CameoRow, FaceEmbeddingRow, FaceSightingRow, FigureRow, MutualRow
+
+REVOKED = "revoked"
+
+
+class SubjectNotFound(LookupError):
+    """No such figure or cameo owner."""
+
+
+@dataclass(frozen=True)
+class NewFace:
+    """One enrolled photo's face: its embedding, the model that made it, and the photo's hash."""
+
+    vector: np.ndarray
+    model: str
+    media_sha256: str
+    thumbnail: bytes | None = None
+
+
+@dataclass(frozen=True)
+class CameoInfo:
+    user_id: str
+    permission: str
+    approved: list[str]
+    enrolled_at: dt.datetime
+    photos: int
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.__dict__, "enrolled_at": self.enrolled_at.isoformat()}
+
+
+@dataclass(frozen=True)
+class Sighting:
+    clip_id: str
+    subject_kind: str
+    subject_id: str
+    creator_id: str
+    distance: float
+    frame: int | None
+    verdict: str
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def check_permission(permission: str, approved: Sequence[str]) -> None:
+    if permission not in PERMISSIONS:
+        raise ValueError(f"permission must be one of {', '.join(PERMISSIONS)}, got {permission!r}")
+    if approved and permission != "approved":
+        raise ValueError(f"an approved list needs permission 'approved', not {permission!r}")
+
+
+class FaceStore:
+    def __init__(self, engine: Engine):
+        self._engine = engine
+
+    # --- public figures ---------------------------------------------------------------------------
+
+    def add_figure(self, name: str, faces: Sequence[NewFace], actor: str, cameo_user: str | None = None) -> str:
+        if not name.strip() or len(name) > 256:
+            raise ValueError("a public figure needs a name of 1-256 characters")
+        if not faces:
+            raise ValueError("a public figure needs at least one photo")
+        figure_id = uuid.uuid4().hex
+        with Session(self._engine) as session, session.begin():
+            session.add(FigureRow(figure_id=figure_id, name=name, cameo_user=cameo_user, created_at=utcnow(),
+                                  created_by=actor))
+            session.add_all(self._rows("figure", figure_id, faces))
+        return figure_id
+
+    def figures(self) -> list[dict[str, Any]]:
+        with Session(self._engine) as session:
+            photos = self._photo_counts(session, "figure")
+            return [{"figure_id": f.figure_id, "name": f.name, "cameo_user": f.cameo_user,
+                     "photos": photos.get(f.figure_id, 0), "created_at": f.created_at.isoformat()}
+                    for f in session.scalars(select(FigureRow).order_by(FigureRow.created_at))]
+
+    # --- cameo owners -----------------------------------------------------------------------------
+
+    def enroll(self, user_id: str, faces: Sequence[NewFace], permission: str, approved: Sequence[str],
+               actor: str) -> None:
+        """Enrol (or re-enrol, replacing the photos) a cameo owner with a permission."""
+        check_permission(permission, approved)
+        if not faces:
+            raise ValueError("enrolling a cameo needs at least one photo or clip")
+        now = utcnow()
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(FaceEmbeddingRow).where(FaceEmbeddingRow.subject_kind == "cameo",
+                                                           FaceEmbeddingRow.subject_id == user_id))
+            session.merge(CameoRow(user_id=user_id, permission=permission, approved=sorted(set(approved)),
+                                   enrolled_at=now, updated_at=now))
+            session.add_all(self._rows("cameo", user_id, faces))
+            session.add(CameoEventRow(user_id=user_id, at=now, actor=actor, action="enrolled",
+                                      detail={"permission": permission, "approved": sorted(set(approved)),
+                                              "photos": len(faces)}))
+
+    def set_permission(self, user_id: str, permission: str, approved: Sequence[str], actor: str) -> Grant:
+        """Change whom the owner permits; returns the grant before the change."""
+        if permission != REVOKED:
+            check_permission(permission, approved)
+        with Session(self._engine) as session, session.begin():
+            row = self._cameo(session, user_id)
+            before = Grant(row.permission, frozenset(row.approved or ()))
+            row.permission, row.approved, row.updated_at = permission, sorted(set(approved)), utcnow()
+            session.add(CameoEventRow(user_id=user_id, at=row.updated_at, actor=actor,
+                                      action="revoked" if permission == REVOKED else "permission",
+                                      detail={"from": {"permission": before.permission,
+                                                       "approved": sorted(before.approved)},
+                                              "to": {"permission": permission, "approved": sorted(set(approved))}}))
+        return before
+
+    def note(self, user_id: str, actor: str, action: str, detail: dict[str, Any]) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.add(CameoEventRow(user_id=user_id, at=utcnow(), actor=actor, action=action, detail=detail))
+
+    def cameo(self, user_id: str) -> CameoInfo:
+        with Session(self._engine) as session:
+            row = self._cameo(session, user_id)
+            events = session.scalars(select(CameoEventRow).where(CameoEventRow.user_id == user_id)
+                                     .order_by(CameoEventRow.event_id))
+            return CameoInfo(row.user_id, row.permission, list(row.approved or ()), row.enrolled_at,
+                             self._photo_counts(session, "cameo").get(user_id, 0),
+                             [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
+                              for e in events])
+
+    def cameos(self) -> list[CameoInfo]:
+        with Session(self._engine) as session:
+            photos = self._photo_counts(session, "cameo")
+            return [CameoInfo(r.user_id, r.permission, list(r.approved or ()), r.enrolled_at, photos.get(r.user_id, 0))
+                    for r in session.scalars(select(CameoRow).order_by(CameoRow.user_id))]
+
+    def grant(self, user_id: str) -> Grant:
+        with Session(self._engine) as session:
+            return self._grants(session, [self._cameo(session, user_id)])[user_id]
+
+    def set_mutuals(self, user_id: str, others: Sequence[str]) -> None:
+        """Replace a user's mutuals with `others`, as the platform's follow graph has them."""
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(MutualRow).where(or_(MutualRow.user_id == user_id, MutualRow.other_id == user_id)))
+            for other in sorted(set(others) - {user_id}):
+                session.add_all([MutualRow(user_id=user_id, other_id=other),
+                                 MutualRow(user_id=other, other_id=user_id)])
+
+    # --- what the gate and retroscan read ---------------------------------------------------------
+
+    def gallery(self, model: str) -> Gallery:
+        """Every enrolled photo embedded by `model`, with its subject and, for cameos, the grant."""
+        with Session(self._engine) as session:
+            figures = {f.figure_id: f for f in session.scalars(select(FigureRow))}
+            cameo_rows = list(session.scalars(select(CameoRow)))
+            grants = self._grants(session, cameo_rows)
+            rows = session.scalars(select(FaceEmbeddingRow).where(FaceEmbeddingRow.model == model)
+                                   .order_by(FaceEmbeddingRow.embedding_id))
+            subjects: dict[tuple[str, str], int] = {}
+            listed: list[Subject] = []
+            owners, vectors = [], []
+            for row in rows:
+                key = (row.subject_kind, row.subject_id)
+                if key not in subjects:
+                    subject = self._subject(row, figures, grants)
+                    if subject is None:
+                        continue
+                    subjects[key] = len(listed)
+                    listed.append(subject)
+                owners.append(subjects[key])
+                vectors.append(np.frombuffer(row.vector, np.float32))
+        matrix = np.vstack(vectors) if vectors else np.zeros((0, 128), np.float32)
+        return Gallery(tuple(listed), tuple(owners), matrix)
+
+    def record_sightings(self, sightings: Sequence[Sighting]) -> None:
+        """Upsert by (clip, person): each person sees each clip once, with its latest verdict."""
+        with Session(self._engine) as session, session.begin():
+            for s in sightings:
+                session.merge(FaceSightingRow(clip_id=s.clip_id, subject_kind=s.subject_kind, subject_id=s.subject_id,
+                                              creator_id=s.creator_id, distance=s.distance, frame=s.frame,
+                                              verdict=s.verdict, source=s.source, seen_at=utcnow()))
+
+    def sightings(self, subject_kind: str, subject_id: str) -> list[Sighting]:
+        query = (select(FaceSightingRow).where(FaceSightingRow.subject_kind == subject_kind,
+                                               FaceSightingRow.subject_id == subject_id)
+                 .order_by(FaceSightingRow.seen_at))
+        with Session(self._engine) as session:
+            return [Sighting(r.clip_id, r.subject_kind, r.subject_id, r.creator_id, r.distance, r.frame, r.verdict,
+                             r.source) for r in session.scalars(query)]
+
+    def cameos_without_embeddings(self) -> list[str]:
+        """Cameo owners with no enrolled face: the gate could never see them (the audit checks this)."""
+        with Session(self._engine) as session:
+            photos = self._photo_counts(session, "cameo")
+            return [u for u in session.scalars(select(CameoRow.user_id)) if not photos.get(u)]
+
+    # --- helpers ----------------------------------------------------------------------------------
+
+    @staticmethod
+    def _rows(kind: str, subject_id: str, faces: Sequence[NewFace]) -> list[FaceEmbeddingRow]:
+        now = utcnow()
+        return [FaceEmbeddingRow(embedding_id=uuid.uuid4().hex, subject_kind=kind, subject_id=subject_id,
+                                 model=f.model, vector=np.asarray(f.vector, np.float32).tobytes(),
+                                 media_sha256=f.media_sha256, thumbnail=f.thumbnail, created_at=now)
+                for f in faces]
+
+    @staticmethod
+    def _cameo(session: Session, user_id: str) -> CameoRow:
+        row = session.get(CameoRow, user_id)
+        if row is None:
+            raise SubjectNotFound(f"no enrolled cameo for user {user_id!r}")
+        return row
+
+    @staticmethod
+    def _photo_counts(session: Session, kind: str) -> dict[str, int]:
+        rows = session.execute(select(FaceEmbeddingRow.subject_id).where(FaceEmbeddingRow.subject_kind == kind))
+        counts: dict[str, int] = {}
+        for (subject_id,) in rows:
+            counts[subject_id] = counts.get(subject_id, 0) + 1
+        return counts
+
+    @staticmethod
+    def _grants(session: Session, cameos: Sequence[CameoRow]) -> dict[str, Grant]:
+        mutuals: dict[str, set[str]] = {}
+        for user, other in session.execute(select(MutualRow.user_id, MutualRow.other_id)):
+            mutuals.setdefault(user, set()).add(other)
+        return {c.user_id: Grant(c.permission, frozenset(c.approved or ()), frozenset(mutuals.get(c.user_id, ())))
+                for c in cameos}
+
+    @staticmethod
+    def _subject(row: FaceEmbeddingRow, figures: dict[str, FigureRow], grants: dict[str, Grant]) -> Subject | None:
+        if row.subject_kind == "figure":
+            figure = figures.get(row.subject_id)
+            if figure is None:
+                return None
+            # A figure consents through their own cameo, when they enrolled one.
+            return Subject("figure", figure.figure_id, figure.name,
+                           grants.get(figure.cameo_user) if figure.cameo_user else None, figure.cameo_user)
+        grant = grants.get(row.subject_id)
+        return None if grant is None else Subject("cameo", row.subject_id, row.subject_id, grant, row.subject_id)

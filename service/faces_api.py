@@ -1,0 +1,181 @@
+"""`/v1/figures` (admins) and `/v1/cameos/{user}` (that user only): the face galleries' doors.
+
+A cameo owner's token reaches only their own cameo: its permission and history, the clips their
+face was seen in, and removal requests for those clips. Narrowing or revoking a permission starts
+a retroscan of published clips in its own process, as a takedown claim does.
+"""
+
+import subprocess
+import sys
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
+from fastapi import Path as PathParam
+from pydantic import BaseModel, Field
+
+from classifiers.faces import FaceBackend, configured_backend
+from clipguard.contracts import ID_PATTERN
+from clipguard.enrolment import enrol_faces
+from clipguard.uploads import MAX_UPLOAD_BYTES, BadUpload, Upload
+from registry.accounts import Principal
+from registry.faces import REVOKED, SubjectNotFound
+from registry.review import MAX_NOTE_CHARS
+from service.auth import Services, api_scope, services
+
+router = APIRouter(prefix="/v1")
+Svc = Annotated[Services, Depends(services)]
+UserId = Annotated[str, PathParam(pattern=ID_PATTERN.pattern)]
+Permission = Literal["only_me", "approved", "mutuals", "everyone"]
+MAX_PHOTOS = 10
+T = TypeVar("T")
+
+
+class PermissionIn(BaseModel):
+    permission: Permission
+    approved: list[Annotated[str, Field(pattern=ID_PATTERN.pattern)]] = Field(default_factory=list, max_length=1000)
+
+
+class RemovalIn(BaseModel):
+    reason: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
+
+
+class MutualsIn(BaseModel):
+    mutuals: list[Annotated[str, Field(pattern=ID_PATTERN.pattern)]] = Field(max_length=100_000)
+
+
+@cache
+def _backend(model_dir: Path | None) -> FaceBackend:
+    return configured_backend(model_dir)
+
+
+async def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
+    if len(photos) > MAX_PHOTOS:
+        raise HTTPException(413, f"{len(photos)} photos; at most {MAX_PHOTOS} per enrolment")
+    files = []
+    for upload in photos:
+        data = await upload.read(MAX_UPLOAD_BYTES + 1)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise HTTPException(413, f"{upload.filename}: photos are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
+        files.append(Upload(upload.filename or "photo", data))
+    try:
+        return enrol_faces(files, svc.settings.media, _backend(svc.settings.face_model_dir))
+    except BadUpload as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+# --- public figures (admins) ----------------------------------------------------------------------
+
+@router.post("/figures", status_code=201)
+async def add_figure(svc: Svc, who: Annotated[Principal, api_scope("figures:write")],
+                     name: Annotated[str, Form(min_length=1, max_length=256)],
+                     photo: Annotated[list[UploadFile], File(description="Photos of the person alone")],
+                     cameo_user: Annotated[str | None, Form(pattern=ID_PATTERN.pattern)] = None) -> dict[str, Any]:
+    faces = await _enrolled(svc, photo)
+    figure_id = svc.faces.add_figure(name, faces, who.name, cameo_user)
+    return next(f for f in svc.faces.figures() if f["figure_id"] == figure_id)
+
+
+@router.get("/figures")
+def list_figures(svc: Svc, _: Annotated[Principal, api_scope("figures:read")]) -> list[dict[str, Any]]:
+    return svc.faces.figures()
+
+
+# --- cameo owners (each their own) ----------------------------------------------------------------
+
+def _self(who: Principal, user: str) -> None:
+    if who.name != user:
+        raise HTTPException(403, f"{who.name} may only manage their own cameo, not {user!r}")
+
+
+def _known(read: Callable[[], T]) -> T:
+    try:
+        return read()
+    except SubjectNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+
+
+@router.put("/cameos/{user}", status_code=201)
+async def enroll_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:write")],
+                       photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip")],
+                       permission: Annotated[Permission, Form()],
+                       approved: Annotated[list[str], Form(description="With approved: creators you allow")] = ()
+                       ) -> dict[str, Any]:
+    """Enrol (or re-enrol) your face with a permission."""
+    _self(who, user)
+    faces = await _enrolled(svc, photo)
+    try:
+        svc.faces.enroll(user, faces, permission, list(approved), who.name)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    return svc.faces.cameo(user).to_dict()
+
+
+@router.get("/cameos/{user}")
+def get_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:read")]) -> dict[str, Any]:
+    _self(who, user)
+    return _known(lambda: svc.faces.cameo(user).to_dict())
+
+
+@router.put("/cameos/{user}/permission")
+def set_permission(svc: Svc, user: UserId, body: PermissionIn,
+                   who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
+    """Change whom you permit. Clips already published by creators you no longer permit are taken down."""
+    _self(who, user)
+    try:
+        _known(lambda: svc.faces.set_permission(user, body.permission, body.approved, who.name))
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+    start_cameo_retroscan(svc, user)
+    return svc.faces.cameo(user).to_dict()
+
+
+@router.delete("/cameos/{user}", status_code=204)
+def revoke_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:write")]) -> Response:
+    """Withdraw all consent: clips already published by anyone else are taken down."""
+    _self(who, user)
+    _known(lambda: svc.faces.set_permission(user, REVOKED, [], who.name))
+    start_cameo_retroscan(svc, user)
+    return Response(status_code=204)
+
+
+@router.get("/cameos/{user}/clips")
+def cameo_clips(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:read")]) -> list[dict]:
+    """The clips your face was seen in, with their creator and current verdict."""
+    _self(who, user)
+    _known(lambda: svc.faces.cameo(user))
+    return [s.to_dict() for s in svc.faces.sightings("cameo", user)]
+
+
+@router.post("/cameos/{user}/clips/{clip_id}/removal", status_code=201)
+def request_removal(svc: Svc, user: UserId, clip_id: Annotated[str, PathParam(pattern=ID_PATTERN.pattern)],
+                    body: RemovalIn, who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
+    """Ask for a clip that shows you to be taken down; an analyst confirms the face was yours."""
+    _self(who, user)
+    seen = next((s for s in svc.faces.sightings("cameo", user) if s.clip_id == clip_id), None)
+    if seen is None:
+        raise HTTPException(404, f"your face was not seen in a clip {clip_id!r}")
+    decision = svc.queue.file_removal(clip_id, user, body.reason, {"distance": seen.distance, "frame": seen.frame},
+                                      svc.publish)
+    svc.faces.note(user, who.name, "removal_request", {"clip_id": clip_id, "reason": body.reason})
+    return decision.to_dict()
+
+
+# --- the platform's follow graph ------------------------------------------------------------------
+
+@router.put("/mutuals/{user}", status_code=204)
+def set_mutuals(svc: Svc, user: UserId, body: MutualsIn,
+                _: Annotated[Principal, api_scope("mutuals:write")]) -> Response:
+    """The platform reports whom `user` follows back; `mutuals` permissions read it."""
+    svc.faces.set_mutuals(user, body.mutuals)
+    return Response(status_code=204)
+
+
+def start_cameo_retroscan(svc: Services, user: str) -> None:
+    """Its own process, as for claims: a Beam batch job should not share the API's event loop."""
+    with (svc.settings.home / "retroscan.log").open("ab") as log:
+        subprocess.Popen([sys.executable, "-m", "clipguard", "retroscan", "--cameo", user],
+                         env=svc.settings.to_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    svc.faces.note(user, "api", "retroscan", {"started": True})
