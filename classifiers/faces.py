@@ -16,6 +16,7 @@ without decoding the clip again.
 from __future__ import annotations
 
 import importlib.util
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -71,8 +72,10 @@ class DlibBackend:
 
         models = Path(importlib.util.find_spec("face_recognition_models").submodule_search_locations[0]) / "models"
         self._dlib = dlib
-        self._detector = dlib.get_frontal_face_detector()
-        self._shapes = dlib.shape_predictor(str(models / "shape_predictor_5_face_landmarks.dat"))
+        self._landmarks_file = str(models / "shape_predictor_5_face_landmarks.dat")
+        # One detector and landmark model per thread: dlib's are not safe to share across threads
+        # (two threads in one detector's run() crashed the process).
+        self._local = threading.local()
         self._encoder = dlib.face_recognition_model_v1(str(models / "dlib_face_recognition_resnet_model_v1.dat"))
         # Upsampling once finds faces down to ~40 px, which 512-px frames of a 720p clip need.
         self._upsample = upsample
@@ -82,13 +85,20 @@ class DlibBackend:
         self._min_score = min_score
         self.version = f"dlib-{dlib.__version__}/resnet-v1"
 
+    def _models(self) -> tuple[Any, Any]:
+        if not hasattr(self._local, "detector"):
+            self._local.detector = self._dlib.get_frontal_face_detector()
+            self._local.shapes = self._dlib.shape_predictor(self._landmarks_file)
+        return self._local.detector, self._local.shapes
+
     def detect(self, rgb: np.ndarray) -> list[Detection]:
-        rects, scores, _ = self._detector.run(rgb, self._upsample, self._min_score)
+        detector, shapes = self._models()
+        rects, scores, _ = detector.run(rgb, self._upsample, self._min_score)
         height, width = rgb.shape[:2]
         out = []
         for rect, score in zip(rects, scores, strict=True):
             box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
-            out.append(Detection(box, round(float(score), 3), self._shapes(rgb, rect)))
+            out.append(Detection(box, round(float(score), 3), shapes(rgb, rect)))
         return out
 
     def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:

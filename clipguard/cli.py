@@ -262,22 +262,173 @@ def _claims(settings: Settings):
 
 
 @cli.command()
-@click.option("--claim", "claim_id", required=True, help="The takedown claim to apply to published clips.")
+@click.option("--claim", "claim_id", default=None, help="A takedown claim to apply to published clips.")
+@click.option("--cameo", "cameo_user", default=None, help="A cameo owner whose current permission to apply.")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
 @user_errors
-def retroscan(claim_id: str, policy_path: str | None) -> None:
-    """Take down already-published clips that match a takedown claim (a Beam batch pipeline)."""
-    from pipelines.retroscan import run_retroscan
+def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None) -> None:
+    """Take down already-published clips that match a takedown claim, or that show a cameo owner
+    for a creator their permission no longer covers (a Beam batch pipeline)."""
+    if (claim_id is None) == (cameo_user is None):
+        raise ValueError("name exactly one of --claim ID or --cameo USER")
+    from pipelines.retroscan import run_cameo_retroscan, run_retroscan
     from registry.claims import ClaimNotFound
+    from registry.faces import SubjectNotFound
 
+    settings = Settings.from_env()
     try:
-        result = run_retroscan(Settings.from_env(), claim_id, policy_path)
-    except ClaimNotFound as exc:
+        result = (run_retroscan(settings, claim_id, policy_path) if claim_id
+                  else run_cameo_retroscan(settings, cameo_user, policy_path))
+    except (ClaimNotFound, SubjectNotFound) as exc:
         raise ValueError(str(exc)) from None
+    _print_retroscan(result)
+
+
+def _print_retroscan(result: Any) -> None:
     for clip_id in result.taken_down:
         click.echo(clip_id)
-    click.echo(f"retroscan of {claim_id}: {result.scanned} stored clips scanned, {len(result.taken_down)} taken down "
-               f"in {result.elapsed_s:.1f} s", err=True)
+    click.echo(f"retroscan of {result.subject}: {result.scanned} stored clips scanned, {len(result.taken_down)} "
+               f"taken down in {result.elapsed_s:.1f} s", err=True)
+
+
+@cli.group()
+def figures() -> None:
+    """The public-figure gallery: faces that need the person's consent."""
+
+
+@figures.command("add")
+@click.option("--name", required=True, help="The person's name.")
+@click.option("--photo", "photos", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo of them alone; repeatable.")
+@click.option("--cameo", "cameo_user", default=None,
+              help="Their own cameo account, through which they may consent to creators.")
+@user_errors
+def figures_add(name: str, photos: tuple[Path, ...], cameo_user: str | None) -> None:
+    """Add a public figure from one or more photos; prints their id."""
+    from clipguard.contracts import check_id
+
+    if cameo_user is not None:
+        check_id(cameo_user, "--cameo")
+    settings = Settings.from_env()
+    click.echo(_faces(settings).add_figure(name, _enrolled(settings, photos), "cli", cameo_user))
+
+
+@figures.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def figures_list(as_json: bool) -> None:
+    """List public figures: id, name, photos, cameo account."""
+    import json
+
+    for figure in _faces(Settings.from_env()).figures():
+        click.echo(json.dumps(figure, sort_keys=True) if as_json else
+                   f"{figure['figure_id']}\t{figure['name']}\t{figure['photos']} photo(s)\t"
+                   f"{figure['cameo_user'] or '-'}")
+
+
+@cli.group()
+def cameos() -> None:
+    """Cameo owners: their enrolled face and whom they let use it."""
+
+
+@cameos.command("enroll")
+@click.option("--user", "user_id", required=True, help="The owner's user id on the platform.")
+@click.option("--photo", "photos", multiple=True, required=True,
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A photo of them alone, or a short clip; repeatable.")
+@click.option("--permission", type=click.Choice(["only_me", "approved", "mutuals", "everyone"]), required=True)
+@click.option("--allow", "allowed", multiple=True, help="With approved: a creator they approve; repeatable.")
+@user_errors
+def cameos_enroll(user_id: str, photos: tuple[Path, ...], permission: str, allowed: tuple[str, ...]) -> None:
+    """Enrol (or re-enrol) a cameo owner's face with a permission."""
+    from clipguard.contracts import check_id
+
+    check_id(user_id, "--user")
+    for creator in allowed:
+        check_id(creator, "--allow")
+    settings = Settings.from_env()
+    _faces(settings).enroll(user_id, _enrolled(settings, photos), permission, allowed, "cli")
+    click.echo(f"cameo {user_id} enrolled from {len(photos)} file(s), permission {permission}", err=True)
+
+
+@cameos.command("permit")
+@click.option("--user", "user_id", required=True)
+@click.option("--allow", "allowed", multiple=True, help="A creator to approve; repeatable.")
+@click.option("--disallow", "disallowed", multiple=True, help="A creator to stop approving; repeatable.")
+@click.option("--permission", type=click.Choice(["only_me", "approved", "mutuals", "everyone"]), default=None,
+              help="A new permission level (default: approved when --allow is given, else unchanged).")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
+@user_errors
+def cameos_permit(user_id: str, allowed: tuple[str, ...], disallowed: tuple[str, ...], permission: str | None,
+                  policy_path: str | None) -> None:
+    """Change whom a cameo owner permits; published clips they no longer permit are taken down."""
+    settings = Settings.from_env()
+    store = _faces(settings)
+    current = _known(lambda: store.grant(user_id))
+    level = permission or ("approved" if allowed else current.permission)
+    approved = ((set(current.approved) | set(allowed)) - set(disallowed)) if level == "approved" else set()
+    store.set_permission(user_id, level, sorted(approved), "cli")
+    click.echo(f"cameo {user_id}: permission {level}"
+               + (f", approved {', '.join(sorted(approved))}" if approved else ""), err=True)
+    _cameo_retroscan(settings, user_id, policy_path)
+
+
+@cameos.command("revoke")
+@click.option("--user", "user_id", required=True)
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
+@user_errors
+def cameos_revoke(user_id: str, policy_path: str | None) -> None:
+    """Withdraw all consent: only the owner may use their face; published clips by others are taken down."""
+    from registry.faces import REVOKED
+
+    settings = Settings.from_env()
+    store = _faces(settings)
+    _known(lambda: store.set_permission(user_id, REVOKED, [], "cli"))
+    click.echo(f"cameo {user_id}: consent revoked", err=True)
+    _cameo_retroscan(settings, user_id, policy_path)
+
+
+@cameos.command("list")
+@click.option("--json", "as_json", is_flag=True)
+@user_errors
+def cameos_list(as_json: bool) -> None:
+    """List cameo owners: user, permission, approved creators, photos."""
+    import json
+
+    for cameo in _faces(Settings.from_env()).cameos():
+        click.echo(json.dumps(cameo.to_dict(), sort_keys=True) if as_json else
+                   f"{cameo.user_id}\t{cameo.permission}\t{','.join(cameo.approved) or '-'}\t{cameo.photos} photo(s)")
+
+
+def _faces(settings: Settings):
+    from registry.db import migrate
+    from registry.faces import FaceStore
+
+    return FaceStore(migrate(settings.database_url))
+
+
+def _enrolled(settings: Settings, photos: tuple[Path, ...]) -> list:
+    from classifiers.faces import configured_backend
+    from clipguard.enrolment import enrol_faces
+    from clipguard.uploads import Upload
+
+    return enrol_faces([Upload(p.name, p.read_bytes()) for p in photos], settings.media,
+                       configured_backend(settings.face_model_dir))
+
+
+def _known(read: Callable[[], Any]) -> Any:
+    from registry.faces import SubjectNotFound
+
+    try:
+        return read()
+    except SubjectNotFound as exc:
+        raise ValueError(f"{exc}; enrol them first with `clipguard cameos enroll`") from None
+
+
+def _cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None) -> None:
+    from pipelines.retroscan import run_cameo_retroscan
+
+    _print_retroscan(run_cameo_retroscan(settings, user_id, policy_path))
 
 
 @cli.group()
@@ -334,6 +485,7 @@ def _accounts():
               default="all",
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
                    "characters: recall per edit and matching method at <= 1% false matches. "
+                   "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
                    "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
                    "index: PDQ query cost at 10k and 1M references, against threatexchange.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")

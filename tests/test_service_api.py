@@ -80,6 +80,15 @@ API_ROUTES = [
     ("GET", "/v1/claims/{claim}", None, "claims:read"),
     ("DELETE", "/v1/claims/{claim}", None, "claims:write"),
     ("GET", "/v1/claims/{claim}/matches", None, "claims:read"),
+    ("POST", "/v1/figures", None, "figures:write"),
+    ("GET", "/v1/figures", None, "figures:read"),
+    ("PUT", "/v1/cameos/cameo_owner", None, "cameos:write"),
+    ("GET", "/v1/cameos/cameo_owner", None, "cameos:read"),
+    ("DELETE", "/v1/cameos/cameo_owner", None, "cameos:write"),
+    ("PUT", "/v1/cameos/cameo_owner/permission", {"permission": "only_me"}, "cameos:write"),
+    ("GET", "/v1/cameos/cameo_owner/clips", None, "cameos:read"),
+    ("POST", "/v1/cameos/cameo_owner/clips/queued/removal", {"reason": "that is me"}, "cameos:write"),
+    ("PUT", "/v1/mutuals/alice", {"mutuals": ["bob"]}, "mutuals:write"),
 ]
 
 
@@ -87,7 +96,7 @@ def test_the_matrix_covers_every_authenticated_route(world: World):
     paths = set(world.client.get("/openapi.json").json()["paths"])
     api = {p for p in paths if p.startswith("/v1/") or p == "/metrics"}
     assert api == {p.replace("queued", "{clip_id}").replace("{item}", "{item_id}").replace("{claim}", "{claim_id}")
-                   for _, p, _, _ in API_ROUTES}
+                   .replace("cameo_owner", "{user}").replace("alice", "{user}") for _, p, _, _ in API_ROUTES}
 
 
 @pytest.mark.parametrize("role", ROLES)

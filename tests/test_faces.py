@@ -1,0 +1,286 @@
+"""Faces end to end below the service: tracking, the gallery index, enrolment checks, the
+likeness and consent rules, the figures and cameos CLI with `scan`, the owner's REST door, and
+the revocation retroscan on a real broker. Real dlib models throughout."""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from classifiers.base import ClipInput, Finding, Signal
+from classifiers.faces import (
+    Detection,
+    DlibBackend,
+    ExactFaceIndex,
+    FaceHandler,
+    Gallery,
+    Grant,
+    HnswFaceIndex,
+    Subject,
+    link_tracks,
+    people,
+)
+from clipguard.config import MediaLimits, Settings
+from clipguard.contracts import ClipGenerated, Decision
+from clipguard.enrolment import enrol_faces
+from clipguard.uploads import BadUpload, Upload
+from fixtures.clips import image, write_frames
+from fixtures.edits import EDITS, on_background
+from fixtures.faces import face_photo, photo_file
+from pipelines.kafka_io import read_decisions
+from pipelines.media import sample_frames
+from pipelines.retroscan import run_cameo_retroscan
+from policies.engine import PolicyError, decide, face_rule, load_policy
+from registry.db import migrate
+from registry.faces import REVOKED, FaceStore, Sighting
+from registry.store import DecidedClip, DecisionStore
+from service.app import create_app
+from tests.builders import decision
+from tests.conftest import clipguard
+
+POLICY = load_policy()
+BACKEND = DlibBackend()
+AT = "2026-11-21T12:00:00Z"
+
+
+def clip_of(tmp: Path, name: str, rgb: np.ndarray) -> Path:
+    return write_frames(tmp / f"{name}.mp4", [on_background(rgb, "brick", 0.8)] * 36, 24, (640, 360))
+
+
+def enrolled(person: str, edit: str | None = None) -> list:
+    photo = face_photo(person) if edit is None else EDITS[edit](face_photo(person))
+    out = io.BytesIO()
+    Image.fromarray(photo).save(out, format="PNG")
+    return enrol_faces([Upload(f"{person}.png", out.getvalue())], MediaLimits(), BACKEND)
+
+
+# --- pieces -------------------------------------------------------------------------------------
+
+def test_permissions_follow_the_owners_choice():
+    assert Grant("only_me").permits("ana", "ana") and not Grant("only_me").permits("ana", "bob")
+    assert Grant("approved", frozenset({"bob"})).permits("ana", "bob")
+    assert not Grant("approved", frozenset({"bob"})).permits("ana", "carl")
+    assert Grant("mutuals", mutuals=frozenset({"carl"})).permits("ana", "carl")
+    assert not Grant("mutuals", mutuals=frozenset({"carl"})).permits("ana", "bob")
+    assert Grant("everyone").permits("ana", "anyone")
+    assert not Grant(REVOKED, frozenset({"bob"})).permits("ana", "bob")
+
+
+def test_detections_link_into_tracks_and_tracks_of_one_person_merge():
+    left, right = (10, 10, 60, 60), (200, 10, 250, 60)
+    moved = (14, 12, 64, 62)
+    tracks = link_tracks([[Detection(left, 1.0), Detection(right, 0.5)], [Detection(moved, 2.0)], [],
+                          [Detection(left, 0.9)]])
+    assert [len(t.sightings) for t in tracks] == [2, 1, 1]
+    assert tracks[0].best == (1, Detection(moved, 2.0))
+    vectors = np.array([[0.0, 0.0], [1.0, 0.0], [0.1, 0.0]], np.float32)
+    merged = people(tracks, vectors, same_person=0.5)
+    assert len(merged) == 2 and merged[0].sightings == 3
+
+
+def test_the_exact_and_hnsw_indexes_find_the_same_nearest_photo():
+    rng = np.random.default_rng(3)
+    vectors = rng.normal(size=(3000, 128)).astype(np.float32)
+    exact, hnsw = ExactFaceIndex(vectors), HnswFaceIndex(vectors)
+    for row in rng.choice(3000, 50, replace=False):
+        query = vectors[row] + rng.normal(scale=0.01, size=128).astype(np.float32)
+        assert exact.query(query, 1)[0][0] == row == hnsw.query(query, 1)[0][0]
+        assert exact.query(query, 1)[0][1] == pytest.approx(np.linalg.norm(query - vectors[row]), abs=1e-3)
+
+
+@pytest.mark.parametrize(("upload", "complaint"), [
+    (lambda: Upload("cat.png", _png(image("chelsea"))), "no face found"),
+    (lambda: Upload("group.png", _png(side_by_side("group-a", "group-f"))), "2 faces"),
+    (lambda: Upload("tiny.png", _png(np.asarray(Image.fromarray(face_photo("grace-hopper")).resize((120, 140))))),
+     "px across"),
+    (lambda: Upload("broken.jpg", b"\xff\xd8\xff\xe0 not really"), "not a readable image"),
+    (lambda: Upload("empty.png", b""), "empty"),
+])
+def test_bad_enrolment_photos_are_refused_with_the_reason(upload, complaint):
+    with pytest.raises(BadUpload, match=complaint):
+        enrol_faces([photo_file("grace-hopper"), upload()], MediaLimits(), BACKEND)
+
+
+def side_by_side(*people: str) -> np.ndarray:
+    return np.hstack([np.asarray(Image.fromarray(face_photo(p)).resize((250, 250))) for p in people])
+
+
+def _png(rgb: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, format="PNG")
+    return out.getvalue()
+
+
+def _finding(kind: str, distance: float, permitted: bool = False, permission: str | None = None) -> Finding:
+    return Finding("x", 1 - distance, {"kind": kind, "subject_id": "s", "name": "Someone", "distance": distance,
+                                       "frame": 3, "permission": permission, "creator_permitted": permitted,
+                                       "declared": False, "cameo_user": None})
+
+
+@pytest.mark.parametrize(("finding", "expected"), [
+    (_finding("figure", 0.40), [("block", "likeness")]),
+    (_finding("figure", 0.59), [("review", "likeness")]),
+    (_finding("figure", 0.65), []),
+    (_finding("figure", 0.40, permitted=True, permission="approved"), []),
+    (_finding("cameo", 0.40, permission="only_me"), [("block", "consent")]),
+    (_finding("cameo", 0.40, permitted=True, permission="everyone"), []),
+    (Finding("declared", None, {"kind": "declared", "subject_id": "ana", "permission": "only_me"}),
+     [("review", "consent")]),
+])
+def test_the_face_rule(finding: Finding, expected: list):
+    signal = Signal("faces", "dlib-resnet-v1", "v", ok=True, findings=(finding,))
+    ruled = face_rule(signal, POLICY.signals["faces"], POLICY.label, {})
+    assert [(v, r.signal) for v, r in ruled] == expected
+
+
+def test_an_unknown_face_model_is_reviewed_and_inconsistent_bars_are_refused(tmp_path: Path):
+    signal = Signal("faces", "someone-elses-model", "v", ok=True, findings=(_finding("figure", 0.1),))
+    assert decide({"faces": signal}, POLICY).verdict == "review"
+    text = Path("policies/default.yaml").read_text().replace("{match_distance: 0.575, review_distance: 0.6}",
+                                                             "{match_distance: 0.7, review_distance: 0.6}")
+    (tmp_path / "bad.yaml").write_text(text)
+    with pytest.raises(PolicyError, match="faces bars"):
+        load_policy(tmp_path / "bad.yaml")
+
+
+# --- the signal on real clips -------------------------------------------------------------------
+
+def score(tmp_path: Path, gallery: Gallery, rgb: np.ndarray, creator: str, cameos: tuple[str, ...] = ()) -> Signal:
+    handler = FaceHandler(lambda model: gallery)
+    model = handler.load_model()
+    path = clip_of(tmp_path, "probe", rgb)
+    event = ClipGenerated("probe", creator, path.as_uri(), AT, cameo_ids=cameos)
+    return handler.score(model, [ClipInput(event, sample_frames(path, MediaLimits()))])[0]
+
+
+def test_one_person_over_many_frames_counts_once_with_a_box(tmp_path: Path):
+    [face] = enrolled("grace-hopper")
+    gallery = Gallery((Subject("figure", "f1", "Grace Hopper"),), (0,), face.vector[None, :])
+    signal = score(tmp_path, gallery, EDITS["mirror"](face_photo("grace-hopper")), "bob")
+    [finding] = signal.findings
+    assert finding.evidence["sightings"] > 1 and len(signal.features["people"]) == 1
+    x, y, w, h = finding.evidence["box"]
+    assert 0 <= x < 1 and 0 <= y < 1 and 0 < w < 0.5 and 0 < h < 0.7
+    assert decide({"faces": signal}, POLICY).verdict == "block"
+
+
+# --- through the public CLI ---------------------------------------------------------------------
+
+def test_figures_and_cameos_through_the_cli(settings: Settings, tmp_path: Path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for person in ("grace-hopper", "group-a", "eileen-collins"):
+        (photos / f"{person}.png").write_bytes(photo_file(person).data)
+    added = clipguard(["figures", "add", "--name", "Grace Hopper", "--photo", str(photos / "grace-hopper.png")],
+                      settings)
+    assert added.returncode == 0, added.stderr
+    enrolled = clipguard(["cameos", "enroll", "--user", "ana", "--photo", str(photos / "group-a.png"),
+                          "--permission", "approved", "--allow", "bob"], settings)
+    assert enrolled.returncode == 0, enrolled.stderr
+    refused = clipguard(["figures", "add", "--name", "Group", "--photo",
+                         str(write_png(tmp_path / "group.png", side_by_side("group-c", "group-d")))], settings)
+    assert refused.returncode == 2 and "2 faces" in refused.stderr
+
+    clips = tmp_path / "clips"
+    clips.mkdir()
+    hopper = clip_of(clips, "hopper-new", EDITS["mirror"](EDITS["brightness"](face_photo("grace-hopper"))))
+    ana = clip_of(clips, "ana-cameo", EDITS["jpeg_25"](face_photo("group-a")))
+    stranger = clip_of(clips, "stranger", face_photo("group-c"))
+
+    def scan(path: Path, creator: str, *extra: str) -> dict:
+        done = clipguard(["scan", str(path), "--creator", creator, "--json", *extra], settings)
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    blocked = scan(hopper, "bob")
+    assert blocked["verdict"] == "block" and blocked["reasons"][0]["signal"] == "likeness"
+    assert scan(ana, "bob", "--cameo", "ana")["verdict"] == "allow"
+    consent = scan(ana, "mallory", "--cameo", "ana")
+    assert consent["verdict"] == "block" and consent["reasons"][0]["signal"] == "consent"
+    assert scan(stranger, "bob")["verdict"] == "allow"
+
+    listed = clipguard(["cameos", "list", "--json"], settings)
+    assert json.loads(listed.stdout)["permission"] == "approved"
+    assert "Grace Hopper" in clipguard(["figures", "list"], settings).stdout
+
+
+def write_png(path: Path, rgb: np.ndarray) -> Path:
+    path.write_bytes(_png(rgb))
+    return path
+
+
+# --- revocation ---------------------------------------------------------------------------------
+
+def published(store: DecisionStore, tmp_path: Path, clip_id: str, creator: str, rgb: np.ndarray,
+              verdict: str = "allow", source: str = "gate") -> None:
+    """A clip the gate decided, with the face features it would have stored."""
+    signal = score(tmp_path, Gallery(), rgb, creator)
+    d = replace(decision(clip_id, verdict, source=source), reasons=())
+    event = ClipGenerated(clip_id, creator, f"file:///media/{clip_id}.mp4", AT)
+    store.record([DecidedClip(d, json.loads(event.to_json()), {"faces": (signal.model_version, signal.features)})])
+
+
+def test_revoking_consent_takes_down_published_clips_by_others(settings: Settings, tmp_path: Path, bootstrap: str):
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    engine = migrate(settings.database_url)
+    store, faces = DecisionStore(engine), FaceStore(engine)
+    faces.enroll("ana", enrolled("group-a"), "approved", ["bob"], "ana")
+    published(store, tmp_path, "bob-with-ana", "bob", face_photo("group-a"))
+    published(store, tmp_path, "ana-herself", "ana", face_photo("group-a"))
+    published(store, tmp_path, "bob-stranger", "bob", face_photo("group-c"))
+    published(store, tmp_path, "bob-analyst", "bob", face_photo("group-a"), source="analyst")
+
+    assert run_cameo_retroscan(settings, "ana").taken_down == []      # bob is still approved
+    faces.set_permission("ana", REVOKED, [], "ana")
+    result = run_cameo_retroscan(settings, "ana")
+    assert result.taken_down == ["bob-with-ana"] and result.scanned == 4
+    on_kafka = read_decisions(bootstrap, {"bob-with-ana"}, timeout_s=30)
+    assert on_kafka["bob-with-ana"]["source"] == "retroscan"
+    assert on_kafka["bob-with-ana"]["reasons"][0]["signal"] == "consent"
+    assert store.get("ana-herself")["verdict"] == "allow" and store.get("bob-analyst")["source"] == "analyst"
+    assert faces.cameo("ana").history[-1]["action"] == "retroscanned"
+
+
+# --- the owner's REST door ----------------------------------------------------------------------
+
+def test_a_cameo_owner_manages_only_their_own_cameo(settings: Settings, tmp_path: Path):
+    published_decisions: list[Decision] = []
+    app = create_app(settings, publish=published_decisions.append)
+    svc = app.state.services
+    for name, role in (("ana", "cameo_owner"), ("bob", "cameo_owner"), ("root", "admin")):
+        svc.accounts.add(name, role)
+    tokens = {n: {"Authorization": f"Bearer {svc.accounts.issue_token(n)}"} for n in ("ana", "bob", "root")}
+    with TestClient(app) as client:
+        photo = {"photo": ("me.png", photo_file("group-a").data, "image/png")}
+        enrolled = client.put("/v1/cameos/ana", headers=tokens["ana"], files=photo,
+                              data={"permission": "approved", "approved": ["bob"]})
+        assert enrolled.status_code == 201, enrolled.text
+        assert enrolled.json()["approved"] == ["bob"]
+        assert client.get("/v1/cameos/ana", headers=tokens["bob"]).status_code == 403
+        assert client.put("/v1/cameos/bob", headers=tokens["bob"], data={"permission": "only_me"},
+                          files={"photo": ("cat.png", _png(image("chelsea")), "image/png")}).status_code == 422
+        assert client.get("/v1/cameos/bob", headers=tokens["bob"]).status_code == 404   # nothing enrolled
+        figure = client.post("/v1/figures", headers=tokens["root"], data={"name": "Grace Hopper"},
+                             files={"photo": ("gh.png", photo_file("grace-hopper").data, "image/png")})
+        assert figure.status_code == 201 and figure.json()["photos"] == 1
+
+        # The gate saw ana in a clip by mallory; she asks for its removal.
+        DecisionStore(svc.engine).record([DecidedClip(replace(decision("m1", "allow"), reasons=()), json.loads(
+            ClipGenerated("m1", "mallory", "file:///media/m1.mp4", AT).to_json()), {})])
+        svc.faces.record_sightings([Sighting("m1", "cameo", "ana", "mallory", 0.31, 4, "allow", "gate")])
+        assert [c["clip_id"] for c in client.get("/v1/cameos/ana/clips", headers=tokens["ana"]).json()] == ["m1"]
+        assert client.post("/v1/cameos/ana/clips/other/removal", headers=tokens["ana"],
+                           json={"reason": "not me"}).status_code == 404
+        removal = client.post("/v1/cameos/ana/clips/m1/removal", headers=tokens["ana"],
+                              json={"reason": "I never agreed to this"})
+        assert removal.status_code == 201, removal.text
+        assert removal.json()["verdict"] == "takedown" and removal.json()["source"] == "owner"
+        assert published_decisions[-1].clip_id == "m1"
+        assert [i.kind for i in svc.queue.items("pending")] == ["removal_request"]
