@@ -16,22 +16,37 @@ from pathlib import Path
 import click
 from kafka import KafkaProducer
 
+from classifiers.faces import configured_backend
 from clipguard.broker import ensure_topics, start_broker
 from clipguard.config import TOPIC_CLIPS, Settings
 from clipguard.contracts import ClipGenerated, isoformat, utcnow
+from clipguard.enrolment import enrol_faces
 from clipguard.references import build_references, configured_embedder
 from clipguard.report import write_report
-from fixtures.clips import DEMO_CLIPS, png_file, write_corrupt_clip, write_demo_clips, write_zero_frame_clip
+from fixtures.clips import (
+    DEMO_CLIPS,
+    png_file,
+    write_corrupt_clip,
+    write_demo_clips,
+    write_frames,
+    write_zero_frame_clip,
+)
+from fixtures.edits import EDITS, on_background
+from fixtures.faces import face_photo, photo_file
 from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.accounts import AccountStore
 from registry.claims import ClaimStore
 from registry.db import migrate
+from registry.faces import FaceStore
 from registry.review import ReviewQueue
 
 DEMO_CREATOR = "demo-creator"
 DEMO_HOLDER = "demo-studio"
 DEMO_ANALYST = "demo-analyst"
 DEMO_CLAIM = "Chelsea the Cat"
+# The demo's public figure, enrolled from matplotlib's photo of her; a mirrored, brightened copy
+# of it on a brick wall stands in for a generated clip of her likeness.
+DEMO_FIGURE = "Grace Hopper"
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,10 @@ def seed(settings: Settings) -> Path:
                                       configured_embedder(settings))
         claims.add(DEMO_HOLDER, DEMO_CLAIM, "block", references,
                    aliases=[("Chelsea the Cat", "en"), ("Chelsea le chat", "fr")])
+    faces = FaceStore(engine)
+    if all(f["name"] != DEMO_FIGURE for f in faces.figures()):
+        faces.add_figure(DEMO_FIGURE, enrol_faces([photo_file("grace-hopper")], settings.media,
+                                                  configured_backend(settings.face_model_dir)), "demo")
     return credentials
 
 
@@ -80,6 +99,8 @@ def write_media(settings: Settings) -> dict[str, Path]:
     clips = write_demo_clips(folder)
     clips["corrupt"] = write_corrupt_clip(folder / "corrupt.mp4")
     clips["zero-frames"] = write_zero_frame_clip(folder / "zero-frames.mp4")
+    likeness = on_background(EDITS["brightness"](EDITS["mirror"](face_photo("grace-hopper"))), "brick", 0.8)
+    clips["figure-likeness"] = write_frames(folder / "figure-likeness.mp4", [likeness] * 72)
     return clips
 
 

@@ -118,6 +118,12 @@ def registry_claims() -> list[Expectation]:
         column="reference_count", min_value=1, meta=_meta("claim_has_reference", "a claim without a reference"))]
 
 
+def registry_cameos() -> list[Expectation]:
+    return [gx.expectations.ExpectColumnValuesToBeBetween(
+        column="photo_count", min_value=1,
+        meta=_meta("cameo_has_embedding", "an enrolled cameo without a face embedding: the gate cannot see them"))]
+
+
 def registry_citations() -> list[Expectation]:
     return [gx.expectations.ExpectColumnValuesToBeInSet(
         column="claim_status", value_set=["active"],

@@ -202,12 +202,6 @@ class FaceStore:
             return [Sighting(r.clip_id, r.subject_kind, r.subject_id, r.creator_id, r.distance, r.frame, r.verdict,
                              r.source) for r in session.scalars(query)]
 
-    def cameos_without_embeddings(self) -> list[str]:
-        """Cameo owners with no enrolled face: the gate could never see them (the audit checks this)."""
-        with Session(self._engine) as session:
-            photos = self._photo_counts(session, "cameo")
-            return [u for u in session.scalars(select(CameoRow.user_id)) if not photos.get(u)]
-
     # --- helpers ----------------------------------------------------------------------------------
 
     @staticmethod

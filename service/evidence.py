@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote
 
 from clipguard.contracts import thumbnail_ref
-from policies.engine import Policy, character_measure, explicit_limits
+from policies.engine import Policy, character_measure, explicit_limits, face_measure
 
 
 @dataclass
@@ -75,6 +75,14 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
             if shown:
                 shown.marks.append(f"explicit {evidence['score_max']:.3f}")
             scores += _explicit_lines(evidence, policy, attrs)
+        elif reason["signal"] in ("likeness", "consent") and "distance" in evidence:
+            limits = policy.signals.get("faces", {}).get("models", {}).get(evidence.get("model"))
+            measure = face_measure(evidence, limits) if limits else None
+            scores.append(ScoreLine(reason["signal"], f"face distance to {evidence['name']}", evidence["distance"],
+                                    measure.bars if measure else "no bar in the loaded policy"))
+            if shown:
+                shown.marks.append(f"{evidence['name']} ({evidence['distance']:.3f})")
+                shown.boxes.append((*evidence["box"], evidence["name"]))
         elif shown and "box" in evidence:
             shown.boxes.append((*evidence["box"], reason["signal"]))
     return EvidenceView(list(views.values()), matches, scores)

@@ -56,13 +56,14 @@ def test_the_demo_decides_every_fixture_clip_and_writes_a_report(demo_run: DemoR
     assert rows["cat-character"] == rows["cat-cutin"] == "block"
     assert rows["coffee-pan"] == rows["rocket-launch"] == rows["space-montage"] == "allow"
     assert rows["corrupt"] == rows["zero-frames"] == "review"
+    assert rows["figure-likeness"] == "block" and "public figure 'Grace Hopper'" in result.stdout
     retina = DecisionStore(engine_for(demo_run.settings.database_url)).get("retina-teen")
     assert retina["verdict"] == "review"
     assert any(r["signal"] == "explicit" and "audience teen" in r["detail"] for r in retina["reasons"])
     assert result.stdout.count("(dead letter)") == 4
     report = (home / "report.html").read_text()
     assert "cat-cutin" in report and report.count("data:image/jpeg") > 20
-    assert "decided 9/9 clips" in result.stderr
+    assert "decided 10/10 clips" in result.stderr
     assert "3 clip(s) wait in the review queue" in result.stderr
 
 

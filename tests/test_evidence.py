@@ -52,3 +52,12 @@ def test_the_item_page_renders_an_orb_and_alias_decision(settings: Settings):
     client.post("/login", data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token})
     claimed = client.post("/console/queue/claim", data={"csrf_token": form_csrf(client.get("/console").text)})
     assert claimed.status_code == 200 and "ORB inliers 57" in claimed.text and "match &gt;= 16" in claimed.text
+
+
+def test_a_face_reason_is_boxed_on_its_frame_and_shown_against_its_model_bars():
+    face = Reason("p/consent", "consent", "d", 0.7,
+                  {"kind": "cameo", "subject_id": "ana", "name": "ana", "distance": 0.41, "frame": 30, "t": 1.0,
+                   "box": [0.25, 0.1, 0.2, 0.4], "model": "dlib-resnet-v1", "creator_permitted": False})
+    view = evidence_view(replace(DECISION, reasons=(face,)).to_dict(), [(1, 0.0), (30, 1.0)], POLICY, {})
+    assert [(s.signal, s.value, s.bars) for s in view.scores] == [("consent", 0.41, "match <= 0.575, review <= 0.6")]
+    assert view.frames[1].boxes == [(0.25, 0.1, 0.2, 0.4, "ana")] and view.frames[0].boxes == []

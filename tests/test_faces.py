@@ -26,6 +26,7 @@ from classifiers.faces import (
     Subject,
     link_tracks,
     people,
+    see_people,
 )
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated, Decision
@@ -284,3 +285,30 @@ def test_a_cameo_owner_manages_only_their_own_cameo(settings: Settings, tmp_path
         assert removal.json()["verdict"] == "takedown" and removal.json()["source"] == "owner"
         assert published_decisions[-1].clip_id == "m1"
         assert [i.kind for i in svc.queue.items("pending")] == ["removal_request"]
+
+
+# --- the production backend on stand-in weights -------------------------------------------------
+
+def test_the_insightface_backend_loads_detects_aligns_and_embeds(tmp_path: Path):
+    from tests.insightface_standins import model_dir
+
+    weights = model_dir(tmp_path / "insightface")
+    handler = FaceHandler(lambda model: gallery, weights)
+    model = handler.load_model()
+    backend = model.backend
+    assert handler.identify(model) == ("insightface", backend.version) and backend.version.startswith("insightface/")
+    photo = face_photo("group-a")
+    found = backend.detect(photo)
+    assert found and all(0 <= d.box[0] < d.box[2] <= photo.shape[1] and 0 <= d.box[1] < d.box[3] <= photo.shape[0]
+                         for d in found)
+    vectors = backend.embed(photo, found[:4])
+    assert vectors.shape == (min(4, len(found)), 512)
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+    # The stand-in's "faces" are random boxes, too small to enrol; the person it sees stands in.
+    seen = see_people(backend, [photo])
+    gallery = Gallery((Subject("cameo", "ana", "ana", Grant("only_me"), "ana"),), (0,), seen[0].embedding[None, :])
+    path = clip_of(tmp_path, "ana", photo)
+    event = ClipGenerated("ana-clip", "mallory", path.as_uri(), AT)
+    [signal] = handler.score(model, [ClipInput(event, sample_frames(path, MediaLimits()))])
+    assert signal.ok and signal.model == "insightface" and signal.features["backend"] == "insightface"
+    assert len(signal.features["people"][0]["embedding"]) == 512
