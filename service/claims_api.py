@@ -3,8 +3,6 @@ sees only that holder's claims; anyone else's claim answers 404, as a missing on
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -12,10 +10,11 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 
 from classifiers.aliases import check_aliases, parse_alias
 from clipguard.references import build_references
-from clipguard.uploads import MAX_UPLOAD_BYTES, BadUpload, Upload
+from clipguard.uploads import BadUpload
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
+from service.uploads import read_uploads, start_retroscan
 
 router = APIRouter(prefix="/v1/claims")
 Svc = Annotated[Services, Depends(services)]
@@ -30,14 +29,7 @@ async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write
                      action: Annotated[Literal["block", "takedown", "review"], Form()] = "block",
                      alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
     """File a claim. A `takedown` claim also starts a retroscan of published clips."""
-    if len(reference) > MAX_REFERENCES:
-        raise HTTPException(413, f"{len(reference)} references; at most {MAX_REFERENCES} per claim")
-    files = []
-    for upload in reference:
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"{upload.filename}: references are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
-        files.append(Upload(upload.filename or "reference", data))
+    files = await read_uploads(reference, MAX_REFERENCES, "reference")
     aliases = [parse_alias(a) for a in alias]
     try:
         check_aliases(aliases)
@@ -46,16 +38,9 @@ async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write
         raise HTTPException(422, str(exc)) from None
     claim_id = svc.claims.add(who.name, title, action, built, aliases)
     if action == "takedown":
-        start_retroscan(svc, claim_id, who.name)
+        start_retroscan(svc, "--claim", claim_id)
+        svc.claims.note(claim_id, who.name, "retroscan", {"started": True})
     return svc.claims.get(claim_id, who.name).to_dict()
-
-
-def start_retroscan(svc: Services, claim_id: str, actor: str) -> None:
-    """Its own process: a Beam batch job should not share the API's event loop or memory."""
-    with (svc.settings.home / "retroscan.log").open("ab") as log:
-        subprocess.Popen([sys.executable, "-m", "clipguard", "retroscan", "--claim", claim_id],
-                         env=svc.settings.to_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    svc.claims.note(claim_id, actor, "retroscan", {"started": True})
 
 
 @router.get("")

@@ -5,8 +5,6 @@ face was seen in, and removal requests for those clips. Narrowing or revoking a 
 a retroscan of published clips in its own process, as a takedown claim does.
 """
 
-import subprocess
-import sys
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -19,11 +17,12 @@ from pydantic import BaseModel, Field
 from classifiers.faces import FaceBackend, configured_backend
 from clipguard.contracts import ID_PATTERN
 from clipguard.enrolment import enrol_faces
-from clipguard.uploads import MAX_UPLOAD_BYTES, BadUpload, Upload
+from clipguard.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import REVOKED, SubjectNotFound
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
+from service.uploads import read_uploads, start_retroscan
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
@@ -52,14 +51,7 @@ def _backend(model_dir: Path | None) -> FaceBackend:
 
 
 async def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
-    if len(photos) > MAX_PHOTOS:
-        raise HTTPException(413, f"{len(photos)} photos; at most {MAX_PHOTOS} per enrolment")
-    files = []
-    for upload in photos:
-        data = await upload.read(MAX_UPLOAD_BYTES + 1)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise HTTPException(413, f"{upload.filename}: photos are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
-        files.append(Upload(upload.filename or "photo", data))
+    files = await read_uploads(photos, MAX_PHOTOS, "photo")
     try:
         return enrol_faces(files, svc.settings.media, _backend(svc.settings.face_model_dir))
     except BadUpload as exc:
@@ -174,8 +166,5 @@ def set_mutuals(svc: Svc, user: UserId, body: MutualsIn,
 
 
 def start_cameo_retroscan(svc: Services, user: str) -> None:
-    """Its own process, as for claims: a Beam batch job should not share the API's event loop."""
-    with (svc.settings.home / "retroscan.log").open("ab") as log:
-        subprocess.Popen([sys.executable, "-m", "clipguard", "retroscan", "--cameo", user],
-                         env=svc.settings.to_env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    start_retroscan(svc, "--cameo", user)
     svc.faces.note(user, "api", "retroscan", {"started": True})

@@ -166,8 +166,9 @@ def test_the_audit_passes_on_the_demo_and_writes_data_docs(demo_run: DemoRun, tm
     settings = _demo_copy(demo_run, tmp_path)
     result = clipguard(["audit"], settings, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
-    assert "clip_generated       12/12 expectations met over 9 rows" in result.stdout
-    assert "decision_log         9/9 expectations met over 9 rows" in result.stdout
+    assert "clip_generated       12/12 expectations met over 10 rows" in result.stdout
+    assert "decision_log         9/9 expectations met over 10 rows" in result.stdout
+    assert "registry_cameos" in result.stdout
     index = settings.home / "datadocs" / "index.html"
     assert index.exists() and "clip_generated" in index.read_text()
 

@@ -42,6 +42,10 @@ class Recorder:
         if matches:
             self.log.append(("matches", [m.clip_id for m in matches]))
 
+    def record_sightings(self, sightings):
+        if sightings:
+            self.log.append(("sightings", [s.clip_id for s in sightings]))
+
     def commit(self, offsets):
         self.log.append(("commit", {tp.partition: o.offset for tp, o in offsets.items()}))
 
@@ -55,7 +59,7 @@ def decided(clip_id: str, offset: int) -> Decided:
 def sink(producer: Producer, log: list) -> WriteOutcomes:
     out = WriteOutcomes("127.0.0.1:1", "sqlite://", "g")
     out._producer, out._store, out._committer = producer, Recorder(log), Recorder(log)
-    out._claims = Recorder(log)
+    out._claims = out._faces = Recorder(log)
     out._reported_at = float("inf")
     return out
 
