@@ -15,6 +15,7 @@ without decoding the clip again.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import threading
 import time
@@ -26,7 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
+from classifiers.base import ClipInput, Finding, Signal, SignalHandler
 from clipguard.contracts import thumbnail_ref
 
 PERMISSIONS = ("only_me", "approved", "mutuals", "everyone")
@@ -155,12 +156,10 @@ class InsightFaceBackend:
 
 
 def _onnx_digest(folder: Path) -> str:
-    import hashlib
-
     digest = hashlib.sha256()
     for path in sorted(folder.glob("*.onnx")):
         digest.update(path.read_bytes())
-    return digest.hexdigest()[:12] if any(folder.glob("*.onnx")) else weights_digest(folder)
+    return digest.hexdigest()[:12]
 
 
 def configured_backend(model_dir: Path | None) -> FaceBackend:
@@ -387,11 +386,13 @@ class FaceHandler(SignalHandler[LiveGallery]):
         self._model_dir = model_dir
         self._refresh_s = refresh_s
         self._threads = threads
-        self.model_name = "insightface" if model_dir else DlibBackend.name
-        self.model_version = "unloaded"
+        self.model_name = InsightFaceBackend.name if model_dir else DlibBackend.name
+        self.model_version = "not loaded"
 
     def load_model(self) -> LiveGallery:
         backend = configured_backend(self._model_dir)
+        # A failed signal names the loaded weights too, not a placeholder.
+        self.model_name, self.model_version = backend.name, backend.version
         self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="faces")
         return LiveGallery(self._galleries, backend, self._refresh_s)
 

@@ -27,7 +27,7 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from classifiers.base import Signal
 from classifiers.characters import FrameHash, HashIndex, frame_finding
-from classifiers.faces import SEARCH_DISTANCE, Gallery, GalleryIndex, subject_finding
+from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, subject_finding
 from clipguard.config import Settings
 from clipguard.contracts import Decision, Reason, isoformat, strongest, utcnow
 from clipguard.publish import DecisionPublisher
@@ -35,7 +35,7 @@ from pipelines.gate import pipeline_options
 from policies.engine import Policy, character_rule, face_rule, load_policy
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
-from registry.faces import REVOKED, FaceStore, Sighting
+from registry.faces import FaceStore, Sighting
 from registry.store import DecisionStore
 
 log = logging.getLogger("clipguard.retroscan")
@@ -113,12 +113,7 @@ class MatchCameo(beam.DoFn):
 
     def _gallery(self, model: str) -> GalleryIndex:
         if model not in self._galleries:
-            full = self._store.gallery(model)
-            rows = [i for i, o in enumerate(full.owners) if full.subjects[o].owner == self._user]
-            subjects = tuple(full.subjects[o] for o in sorted({full.owners[i] for i in rows}))
-            places = {s: n for n, s in enumerate(subjects)}
-            self._galleries[model] = GalleryIndex(Gallery(subjects, tuple(places[full.subjects[full.owners[i]]]
-                                                                           for i in rows), full.vectors[rows]))
+            self._galleries[model] = GalleryIndex(self._store.gallery(model, owner=self._user))
         return self._galleries[model]
 
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
@@ -208,7 +203,7 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     taken = [s.clip_id for s in faces.sightings("cameo", user_id) if s.source == "retroscan"
              and s.verdict == "takedown"]
     elapsed = time.monotonic() - started
-    faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission if grant else REVOKED,
+    faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission,
                                                       "scanned": counters.get("scanned", 0),
                                                       "taken_down": counters.get("taken_down", 0),
                                                       "seconds": round(elapsed, 2)})

@@ -162,8 +162,9 @@ class FaceStore:
 
     # --- what the gate and retroscan read ---------------------------------------------------------
 
-    def gallery(self, model: str) -> Gallery:
-        """Every enrolled photo embedded by `model`, with its subject and, for cameos, the grant."""
+    def gallery(self, model: str, owner: str | None = None) -> Gallery:
+        """Every enrolled photo embedded by `model`, with its subject and, for cameos, the grant;
+        with `owner`, only the photos of subjects whose consent that user gives."""
         with Session(self._engine) as session:
             figures = {f.figure_id: f for f in session.scalars(select(FigureRow))}
             cameo_rows = list(session.scalars(select(CameoRow)))
@@ -171,13 +172,17 @@ class FaceStore:
             rows = session.scalars(select(FaceEmbeddingRow).where(FaceEmbeddingRow.model == model)
                                    .order_by(FaceEmbeddingRow.embedding_id))
             subjects: dict[tuple[str, str], int] = {}
+            skipped: set[tuple[str, str]] = set()
             listed: list[Subject] = []
             owners, vectors = [], []
             for row in rows:
                 key = (row.subject_kind, row.subject_id)
+                if key in skipped:
+                    continue
                 if key not in subjects:
                     subject = self._subject(row, figures, grants)
-                    if subject is None:
+                    if subject is None or (owner is not None and subject.owner != owner):
+                        skipped.add(key)
                         continue
                     subjects[key] = len(listed)
                     listed.append(subject)
