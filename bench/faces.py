@@ -31,7 +31,7 @@ from bench.characters import at_gate_size, letterboxed
 from classifiers.faces import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
 from clipguard.config import MediaLimits, Settings
 from fixtures.clips import write_frames
-from fixtures.edits import EDITS, on_background
+from fixtures.edits import EDITS, on_background, pil_edit
 from fixtures.faces import PEOPLE, face_photo
 from pipelines.media import sample_frames
 
@@ -42,15 +42,11 @@ BARS = tuple(round(b, 3) for b in np.arange(0.30, 0.725, 0.025))
 FRAME = (640, 360)
 
 
-def _pil(edit: Callable[[Image.Image], Image.Image]) -> Callable[[np.ndarray], np.ndarray]:
-    return lambda rgb: np.asarray(edit(Image.fromarray(rgb)).convert("RGB"))
-
-
 FACE_EDITS = {
     "original": lambda rgb: rgb,
     **{k: EDITS[k] for k in ("scale_half", "mirror", "crop_5", "rotate_5", "colour", "brightness", "jpeg_25")},
-    "blur": _pil(lambda im: im.filter(ImageFilter.GaussianBlur(1.5))),
-    "dim": _pil(lambda im: ImageEnhance.Brightness(im).enhance(0.6)),
+    "blur": pil_edit(lambda im: im.filter(ImageFilter.GaussianBlur(1.5))),
+    "dim": pil_edit(lambda im: ImageEnhance.Brightness(im).enhance(0.6)),
 }
 
 

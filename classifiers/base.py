@@ -106,9 +106,9 @@ def _with_elapsed(signal: Signal, elapsed_ms: float) -> Signal:
     return Signal(**{**signal.__dict__, "elapsed_ms": round(elapsed_ms, 3)})
 
 
-def weights_digest(folder: Path) -> str:
+def weights_digest(folder: Path, patterns: Sequence[str] = ("*.safetensors", "*.bin")) -> str:
     """A short SHA-256 of an operator's weights files: what a decision's model version names."""
     digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.bin")):
+    for path in [p for pattern in patterns for p in sorted(folder.glob(pattern))]:
         digest.update(path.read_bytes())
     return digest.hexdigest()[:12]

@@ -15,7 +15,6 @@ without decoding the clip again.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import threading
 import time
@@ -27,7 +26,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
 from clipguard.contracts import thumbnail_ref
 
 PERMISSIONS = ("only_me", "approved", "mutuals", "everyone")
@@ -133,7 +132,7 @@ class InsightFaceBackend:
         self._app.prepare(ctx_id=0 if providers[0].startswith("CUDA") else -1, det_size=(det_size, det_size))
         self._recognition = self._app.models["recognition"]
         self._align = face_align.norm_crop
-        self.version = f"insightface/sha256:{_onnx_digest(Path(model_dir))}"
+        self.version = f"insightface/sha256:{weights_digest(Path(model_dir), ('*.onnx',))}"
 
     def detect(self, rgb: np.ndarray) -> list[Detection]:
         boxes, points = self._app.det_model.detect(np.ascontiguousarray(rgb[:, :, ::-1]), max_num=0)
@@ -155,13 +154,6 @@ class InsightFaceBackend:
         return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
 
-def _onnx_digest(folder: Path) -> str:
-    digest = hashlib.sha256()
-    for path in sorted(folder.glob("*.onnx")):
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
 def configured_backend(model_dir: Path | None) -> FaceBackend:
     """insightface on the operator's folder when one is named, otherwise the embedded dlib."""
     return InsightFaceBackend(model_dir) if model_dir else DlibBackend()
@@ -177,8 +169,12 @@ class Track:
 
     @property
     def best(self) -> tuple[int, Detection]:
-        # The largest confident sighting is the one most likely to identify the person.
-        return max(self.sightings, key=lambda s: (s[1].side >= MIN_FACE_PX, s[1].score * s[1].side))
+        return max(self.sightings, key=lambda s: identifying(s[1]))
+
+
+def identifying(detection: Detection) -> tuple[bool, float]:
+    """How likely a sighting is to identify its person: large enough first, then confident and large."""
+    return detection.side >= MIN_FACE_PX, detection.score * detection.side
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:
@@ -236,8 +232,7 @@ def people(tracks: Sequence[Track], embeddings: np.ndarray, same_person: float) 
             groups.append([i])
     out = []
     for group in groups:
-        best = max(group, key=lambda i: (tracks[i].best[1].side >= MIN_FACE_PX,
-                                         tracks[i].best[1].score * tracks[i].best[1].side))
+        best = max(group, key=lambda i: identifying(tracks[i].best[1]))
         position, detection = tracks[best].best
         out.append(Person(position, detection, embeddings[best], sum(len(tracks[i].sightings) for i in group)))
     return out
@@ -275,7 +270,7 @@ class Gallery:
     """Enrolled faces of one embedding version: one row of `vectors` per photo."""
 
     subjects: Sequence[Subject] = ()
-    owners: Sequence[int] = ()               # row -> index into subjects
+    subject_of: Sequence[int] = ()           # row -> index into subjects
     vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
 
 
@@ -339,17 +334,14 @@ class GalleryIndex:
         self.gallery = gallery
         self._index = face_index(gallery.vectors)
 
-    def __len__(self) -> int:
-        return len(self.gallery.owners)
-
     def nearest(self, vector: np.ndarray, within: float, k: int = 16) -> list[Hit]:
         """Subjects with a photo within `within` of `vector`, each at its closest photo, nearest first."""
         best: dict[int, float] = {}
         for row, distance in self._index.query(vector, k):
-            owner = self.gallery.owners[row]
-            if distance <= within and distance < best.get(owner, np.inf):
-                best[owner] = distance
-        return [Hit(self.gallery.subjects[o], d) for o, d in sorted(best.items(), key=lambda od: od[1])]
+            subject = self.gallery.subject_of[row]
+            if distance <= within and distance < best.get(subject, np.inf):
+                best[subject] = distance
+        return [Hit(self.gallery.subjects[i], d) for i, d in sorted(best.items(), key=lambda item: item[1])]
 
 
 class LiveGallery:
@@ -415,8 +407,8 @@ class FaceHandler(SignalHandler[LiveGallery]):
                      "box": fractional_box(person.detection.box, frame.rgb.shape),
                      "sightings": person.sightings, "thumbnail": thumbnail_ref(event.clip_id, frame.index)}
             tracks.append({**where, "embedding": [round(float(x), 5) for x in person.embedding]})
-            for hit in index.nearest(person.embedding, SEARCH_DISTANCE[backend.name]):
-                findings.append(subject_finding(hit, event.creator_id, event.cameo_ids, where))
+            findings += person_findings(index, backend.name, person.embedding, event.creator_id, event.cameo_ids,
+                                        where)
         seen_owners = {f.evidence["subject_id"] for f in findings if f.evidence["kind"] == "cameo"}
         findings += declared_findings(index, event.creator_id, event.cameo_ids, seen_owners)
         return Signal(self.name, backend.name, backend.version, ok=True, findings=tuple(findings),
@@ -431,16 +423,16 @@ def see_people(backend: FaceBackend, frames: Sequence[np.ndarray],
     tracks = link_tracks(per_frame)
     if not tracks:
         return []
+    # One embed call per frame, for the tracks whose best sighting is in it.
     by_frame: dict[int, list[int]] = {}
     for i, track in enumerate(tracks):
         by_frame.setdefault(track.best[0], []).append(i)
-    embeddings = np.zeros((len(tracks), 0), np.float32)
+    embeddings: list[np.ndarray] = [np.empty(0)] * len(tracks)
     for position, members in by_frame.items():
-        vectors = backend.embed(frames[position], [tracks[i].best[1] for i in members])
-        if embeddings.shape[1] == 0:
-            embeddings = np.zeros((len(tracks), vectors.shape[1]), np.float32)
-        embeddings[members] = vectors
-    return people(tracks, embeddings, backend.same_person)
+        for i, vector in zip(members, backend.embed(frames[position], [tracks[i].best[1] for i in members]),
+                             strict=True):
+            embeddings[i] = vector
+    return people(tracks, np.stack(embeddings), backend.same_person)
 
 
 def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> list[float]:
@@ -450,8 +442,15 @@ def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> li
     return [round(x0 / width, 4), round(y0 / height, 4), round((x1 - x0) / width, 4), round((y1 - y0) / height, 4)]
 
 
+def person_findings(index: GalleryIndex, backend: str, embedding: np.ndarray, creator: str,
+                    declared: Sequence[str], where: dict[str, Any]) -> list[Finding]:
+    """Every enrolled person close to one seen in a clip, as the gate and retroscan both report it."""
+    return [subject_finding(hit, creator, declared, where)
+            for hit in index.nearest(embedding, SEARCH_DISTANCE[backend])]
+
+
 def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any]) -> Finding:
-    """A person in the clip close to an enrolled subject, as the gate and retroscan both report it."""
+    """A person in the clip close to an enrolled subject."""
     subject = hit.subject
     evidence = {"kind": subject.kind, "subject_id": subject.subject_id, "name": subject.name,
                 "distance": round(hit.distance, 4), **where}

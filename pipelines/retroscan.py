@@ -27,7 +27,7 @@ from apache_beam.metrics.metric import MetricsFilter
 
 from classifiers.base import Signal
 from classifiers.characters import FrameHash, HashIndex, frame_finding
-from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, subject_finding
+from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, person_findings
 from clipguard.config import Settings
 from clipguard.contracts import Decision, Reason, isoformat, strongest, utcnow
 from clipguard.publish import DecisionPublisher
@@ -123,11 +123,9 @@ class MatchCameo(beam.DoFn):
         if name not in SEARCH_DISTANCE:
             return
         index = self._gallery(version)
-        findings = []
-        for person in features.get("people", []):
-            where = {k: v for k, v in person.items() if k != "embedding"}
-            for hit in index.nearest(np.asarray(person["embedding"], np.float32), SEARCH_DISTANCE[name]):
-                findings.append(subject_finding(hit, creator, (), where))
+        findings = [f for person in features.get("people", [])
+                    for f in person_findings(index, name, np.asarray(person["embedding"], np.float32), creator, (),
+                                             {k: v for k, v in person.items() if k != "embedding"})]
         signal = Signal("faces", name, version, ok=True, findings=tuple(findings))
         hits = [r for verdict, r in face_rule(signal, self._policy.signals["faces"], self._policy.label, {})
                 if verdict == "block"]

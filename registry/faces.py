@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, or_, select
+from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from classifiers.faces import PERMISSIONS, Gallery, Grant, Subject
@@ -138,7 +138,7 @@ class FaceStore:
             events = session.scalars(select(CameoEventRow).where(CameoEventRow.user_id == user_id)
                                      .order_by(CameoEventRow.event_id))
             return CameoInfo(row.user_id, row.permission, list(row.approved or ()), row.enrolled_at,
-                             self._photo_counts(session, "cameo").get(user_id, 0),
+                             self._photo_counts(session, "cameo", user_id).get(user_id, 0),
                              [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
                               for e in events])
 
@@ -174,7 +174,7 @@ class FaceStore:
             subjects: dict[tuple[str, str], int] = {}
             skipped: set[tuple[str, str]] = set()
             listed: list[Subject] = []
-            owners, vectors = [], []
+            subject_of, vectors = [], []
             for row in rows:
                 key = (row.subject_kind, row.subject_id)
                 if key in skipped:
@@ -186,10 +186,10 @@ class FaceStore:
                         continue
                     subjects[key] = len(listed)
                     listed.append(subject)
-                owners.append(subjects[key])
+                subject_of.append(subjects[key])
                 vectors.append(np.frombuffer(row.vector, np.float32))
         matrix = np.vstack(vectors) if vectors else np.zeros((0, 128), np.float32)
-        return Gallery(tuple(listed), tuple(owners), matrix)
+        return Gallery(tuple(listed), tuple(subject_of), matrix)
 
     def record_sightings(self, sightings: Sequence[Sighting]) -> None:
         """Upsert by (clip, person): each person sees each clip once, with its latest verdict."""
@@ -225,12 +225,13 @@ class FaceStore:
         return row
 
     @staticmethod
-    def _photo_counts(session: Session, kind: str) -> dict[str, int]:
-        rows = session.execute(select(FaceEmbeddingRow.subject_id).where(FaceEmbeddingRow.subject_kind == kind))
-        counts: dict[str, int] = {}
-        for (subject_id,) in rows:
-            counts[subject_id] = counts.get(subject_id, 0) + 1
-        return counts
+    def _photo_counts(session: Session, kind: str, subject_id: str | None = None) -> dict[str, int]:
+        """Enrolled photos per subject of `kind` (only `subject_id`'s, when given)."""
+        query = (select(FaceEmbeddingRow.subject_id, func.count()).where(FaceEmbeddingRow.subject_kind == kind)
+                 .group_by(FaceEmbeddingRow.subject_id))
+        if subject_id is not None:
+            query = query.where(FaceEmbeddingRow.subject_id == subject_id)
+        return dict(session.execute(query).all())
 
     @staticmethod
     def _grants(session: Session, cameos: Sequence[CameoRow]) -> dict[str, Grant]:
