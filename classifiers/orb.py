@@ -82,13 +82,17 @@ def inliers(frame: OrbFeatures, reference: OrbFeatures) -> int:
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
     if len(good) < MIN_GOOD:
         return 0
-    src = frame.points[[m.queryIdx for m in good]]
-    dst = reference.points[[m.trainIdx for m in good]]
+    return agreeing(frame.points[[m.queryIdx for m in good]], reference.points[[m.trainIdx for m in good]],
+                    reference.points)
+
+
+def agreeing(src: np.ndarray, dst: np.ndarray, reference_points: np.ndarray) -> int:
+    """How many matched pairs (frame point `src` to reference point `dst`) one plausible
+    homography explains, provided they spread over enough of the reference."""
     homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
     if homography is None or not _plausible(homography):
         return 0
-    agreeing = dst[mask.ravel() == 1]
-    if _spread(agreeing) < MIN_SPREAD * _spread(reference.points):
+    if _spread(dst[mask.ravel() == 1]) < MIN_SPREAD * _spread(reference_points):
         return 0
     return int(mask.sum())
 

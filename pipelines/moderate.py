@@ -26,6 +26,7 @@ from classifiers.base import ClipInput, Signal, SignalHandler
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.explicit import ExplicitBackend, ExplicitHandler
 from classifiers.faces import FaceHandler, Gallery
+from classifiers.reference_index import Reference
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
 from pipelines import metrics
@@ -36,6 +37,8 @@ from registry.db import engine_for
 from registry.faces import FaceStore
 
 NAMESPACE = "clipguard"
+# References read per query when the catalog catches up with new claims (SQL parameter limits).
+READ_BATCH = 500
 
 
 @dataclass(frozen=True)
@@ -184,14 +187,24 @@ class Decide(beam.DoFn):
 
 
 class ClaimCatalog:
-    """A picklable loader of the active claims' references and aliases, for the gate's workers."""
+    """A picklable loader of the active claims' references and aliases, for the gate's workers.
+    It keeps the references it has read and asks the registry only for new ones: a reference's
+    ORB features are large, and the gate reloads the catalog every few seconds."""
 
     def __init__(self, database_url: str):
         self._url = database_url
+        self._known: dict[str, Reference] = {}
 
     def __call__(self) -> Catalog:
         claims = ClaimStore(engine_for(self._url))
-        return Catalog(claims.active_references(), [Alias(*row) for row in claims.active_aliases()])
+        ids = claims.active_reference_ids()
+        new = [i for i in ids if i not in self._known]
+        known = {i: self._known[i] for i in ids if i in self._known}
+        for start in range(0, len(new), READ_BATCH):
+            known |= {r.reference_id: r for r in claims.active_references(reference_ids=new[start:start + READ_BATCH])}
+        self._known = known
+        # A reference withdrawn between the two reads is simply absent until the next load.
+        return Catalog([known[i] for i in ids if i in known], [Alias(*row) for row in claims.active_aliases()])
 
 
 class FaceGalleries:

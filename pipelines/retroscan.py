@@ -26,8 +26,9 @@ from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 from classifiers.base import Signal
-from classifiers.characters import FrameHash, HashIndex, frame_finding
+from classifiers.characters import frame_finding
 from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, person_findings
+from classifiers.reference_index import FrameHash, PdqIndex, PhashIndex
 from clipguard.config import Settings
 from clipguard.contracts import Decision, Reason, isoformat, strongest, utcnow
 from clipguard.publish import DecisionPublisher
@@ -69,7 +70,8 @@ class MatchClaim(beam.DoFn):
         self._scanned = Metrics.counter(NAMESPACE, "scanned")
 
     def setup(self) -> None:
-        self._index = HashIndex(ClaimStore(engine_for(self._url)).active_references(self._claim_id))
+        references = ClaimStore(engine_for(self._url)).active_references(self._claim_id)
+        self._indexes = (PdqIndex.build(references), PhashIndex.build(references))
 
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
         clip_id, _, features = stored
@@ -77,7 +79,7 @@ class MatchClaim(beam.DoFn):
         frames = features.get("frames", [])
         hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in frames]
         findings = tuple(frame_finding(clip_id, frames[m.frame]["index"], frames[m.frame]["t"], m)
-                         for m in self._index.query(hashes))
+                         for index in self._indexes for m in index.query(hashes))
         signal = Signal("character", "retroscan", "stored-hashes", ok=True, findings=findings)
         ruled = character_rule(signal, self._policy.signals["character"], self._policy.label, {})
         hits = [(verdict, reason) for verdict, reason in ruled if verdict == "takedown"]

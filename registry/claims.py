@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from classifiers.reference_index import Reference
 from clipguard.contracts import utcnow
 from registry.models import ClaimEventRow, ClaimMatchRow, ClaimReferenceRow, ClaimRow
 
@@ -32,19 +33,6 @@ class NewReference:
     media_sha256: str = ""
     orb: bytes | None = None          # classifiers.orb.serialize of the reference's variants
     embedding: bytes | None = None    # CLIP, when the operator configured weights
-    embedding_model: str | None = None
-
-
-@dataclass(frozen=True)
-class ReferenceRecord:
-    reference_id: str
-    claim_id: str
-    title: str
-    action: str
-    pdq: str
-    phash: str
-    orb: bytes | None = None
-    embedding: bytes | None = None
     embedding_model: str | None = None
 
 
@@ -157,14 +145,25 @@ class ClaimStore:
             row = session.get(ClaimReferenceRow, reference_id)
             return None if row is None else row.thumbnail
 
-    def active_references(self, claim_id: str | None = None) -> list[ReferenceRecord]:
+    def active_reference_ids(self) -> list[str]:
+        """The ids of every active claim's references, in the order active_references lists them."""
+        query = (select(ClaimReferenceRow.reference_id).join(ClaimRow).where(ClaimRow.status == "active")
+                 .order_by(ClaimReferenceRow.reference_id))
+        with Session(self._engine) as session:
+            return list(session.scalars(query))
+
+    def active_references(self, claim_id: str | None = None,
+                          reference_ids: Sequence[str] | None = None) -> list[Reference]:
+        """Every active claim's references, or one claim's, or those of `reference_ids`."""
         query = (select(ClaimReferenceRow, ClaimRow).join(ClaimRow)
                  .where(ClaimRow.status == "active").order_by(ClaimReferenceRow.reference_id))
         if claim_id is not None:
             query = query.where(ClaimRow.claim_id == claim_id)
+        if reference_ids is not None:
+            query = query.where(ClaimReferenceRow.reference_id.in_(reference_ids))
         with Session(self._engine) as session:
-            return [ReferenceRecord(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash,
-                                    ref.orb, ref.embedding, ref.embedding_model)
+            return [Reference(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash,
+                              ref.orb, ref.embedding, ref.embedding_model)
                     for ref, claim in session.execute(query)]
 
     def active_aliases(self) -> list[tuple[str, str, str, str, str]]:

@@ -4,15 +4,15 @@ from pathlib import Path
 import numpy as np
 
 from classifiers.base import ClipInput
-from classifiers.characters import Catalog, CharacterHandler, HashIndex, LiveIndex, hash_frame
+from classifiers.characters import Catalog, CharacterHandler, LiveIndex, hash_frame
+from classifiers.reference_index import PdqIndex, PhashIndex, Reference
 from clipguard.config import MediaLimits
 from clipguard.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.media import Frame, SampledClip, sample_frames
-from registry.claims import ReferenceRecord
 
 CAT = hash_frame(image("chelsea"))
-REF = ReferenceRecord("ref-1", "claim-1", "Chelsea", "block", CAT.pdq, CAT.phash)
+REF = Reference("ref-1", "claim-1", "Chelsea", "block", CAT.pdq, CAT.phash)
 
 
 def clip_input(clips_dir: Path, name: str) -> ClipInput:
@@ -28,23 +28,24 @@ def test_frame_hashes_are_deterministic_and_well_formed():
 
 def test_the_index_finds_the_claimed_work_only_in_the_frames_that_show_it(clips_dir: Path):
     frames = clip_input(clips_dir, "cat-cutin").clip.frames
-    matches = HashIndex([REF]).query([hash_frame(f.rgb) for f in frames])
-    cat_frames = {frames[m.frame].index for m in matches if m.method == "pdq" and m.measure <= 31}
+    matches = PdqIndex.build([REF]).query([hash_frame(f.rgb) for f in frames])
+    cat_frames = {frames[m.frame].index for m in matches if m.measure <= 31}
     assert cat_frames == {72, 96}  # the cat shot runs from frame 72 to 107
 
 
 def test_unrelated_images_are_far_from_the_claim():
-    index = HashIndex([REF])
+    index = PdqIndex.build([REF])
     for name in ("coffee", "rocket", "astronaut", "camera"):
-        assert all(m.measure > 45 for m in index.query([hash_frame(image(name))]) if m.method == "pdq")
+        assert all(m.measure > 45 for m in index.query([hash_frame(image(name))]))
 
 
 def test_flat_frames_are_not_matched_by_pdq():
     flat = hash_frame(np.full((64, 64, 3), 128, dtype=np.uint8))
     assert flat.quality < 50
     # Even a reference with the identical hash is not a PDQ match: flat hashes match noise.
-    index = HashIndex([replace(REF, pdq=flat.pdq, phash=flat.phash)])
-    assert [m.method for m in index.query([flat])] == ["phash"]
+    ref = replace(REF, pdq=flat.pdq, phash=flat.phash)
+    assert PdqIndex.build([ref]).query([flat]) == []
+    assert [m.measure for m in PhashIndex.build([ref]).query([flat])] == [0]
 
 
 def test_the_live_index_picks_up_new_references_after_its_refresh_interval():
@@ -58,6 +59,15 @@ def test_the_live_index_picks_up_new_references_after_its_refresh_interval():
     assert len(live.current()) == 1 and len(live.current()) == 2
     frozen = LiveIndex(load, refresh_s=3600)
     assert len(frozen.current()) == len(frozen.current())
+
+
+def test_the_live_index_is_rebuilt_only_when_the_catalog_changes():
+    catalogs = iter([Catalog([REF]), Catalog([REF]), Catalog([REF, replace(REF, reference_id="ref-2")])])
+    live = LiveIndex(lambda: next(catalogs), refresh_s=0.0)
+    first = live.current()
+    assert live.current() is first
+    third = live.current()
+    assert third is not first and len(third) == 2
 
 
 def test_the_handler_reports_evidence_and_keeps_frame_hashes(clips_dir: Path):

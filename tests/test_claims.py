@@ -15,6 +15,7 @@ from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
 from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
+from classifiers.reference_index import Reference
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated
 from clipguard.references import build_references
@@ -23,9 +24,10 @@ from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS, on_background
 from pipelines.kafka_io import read_decisions
 from pipelines.media import Frame, SampledClip
+from pipelines.moderate import ClaimCatalog
 from pipelines.retroscan import run_retroscan
 from policies.engine import character_rule, load_policy
-from registry.claims import ClaimStore, ReferenceRecord
+from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.store import DecisionStore
 from tests.builders import decided, decision
@@ -33,7 +35,7 @@ from tests.conftest import clipguard
 
 POLICY = load_policy()
 CAT_REFS = build_references([png_file("chelsea.png", "chelsea")], MediaLimits())
-CAT = ReferenceRecord("ref-cat", "claim-cat", "Chelsea", "block", CAT_REFS[0].pdq, CAT_REFS[0].phash, CAT_REFS[0].orb)
+CAT = Reference("ref-cat", "claim-cat", "Chelsea", "block", CAT_REFS[0].pdq, CAT_REFS[0].phash, CAT_REFS[0].orb)
 
 
 def verdicts_for(rgb: np.ndarray, prompt: str | None = None, catalog: Catalog | None = None) -> set[str]:
@@ -110,6 +112,27 @@ def test_a_clip_reference_contributes_several_frames(tmp_path: Path):
 def test_bad_references_are_refused_with_the_reason(name: str, data: bytes, complaint: str):
     with pytest.raises(BadUpload, match=complaint):
         build_references([png_file("good.png", "chelsea"), Upload(name, data)], MediaLimits())
+
+
+def test_the_gate_catalog_reads_only_new_references_and_drops_withdrawn_ones(database_url: str, monkeypatch):
+    store = ClaimStore(engine_for(database_url))
+    cat = store.add("studio", "Chelsea", "block", CAT_REFS)
+    catalog = ClaimCatalog(database_url)
+    assert [r.claim_id for r in catalog().references] == [cat]
+    read: list[str] = []
+    real = ClaimStore.active_references
+
+    def counted(self, claim_id=None, reference_ids=None):
+        read.extend(reference_ids or ["everything"])
+        return real(self, claim_id, reference_ids)
+
+    monkeypatch.setattr(ClaimStore, "active_references", counted)
+    rocket = store.add("studio", "Rocket", "takedown", build_references([png_file("r.png", "rocket")], MediaLimits()))
+    assert {r.claim_id for r in catalog().references} == {cat, rocket}
+    assert read == [r.reference_id for r in real(store, rocket)]
+    store.withdraw(cat, "studio")
+    assert [r.claim_id for r in catalog().references] == [rocket]
+    assert len(read) == 1
 
 
 def test_the_claims_cli_files_lists_and_withdraws(settings: Settings, tmp_path: Path):

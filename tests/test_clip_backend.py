@@ -13,13 +13,14 @@ import pytest
 from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.embeddings import ClipEmbedder
+from classifiers.reference_index import Reference
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated
 from clipguard.references import build_references
 from fixtures.clips import image, png_file
 from pipelines.media import Frame, SampledClip
 from policies.engine import character_rule, load_policy
-from registry.claims import ClaimStore, ReferenceRecord
+from registry.claims import ClaimStore
 from registry.db import engine_for
 from tests.conftest import clipguard
 
@@ -65,7 +66,7 @@ def test_claims_carry_embeddings_and_the_gate_reports_clip_findings(tiny_clip: P
     embedder = ClipEmbedder(tiny_clip, device="cpu")
     [ref] = build_references([png_file("cat.png", "chelsea")], MediaLimits(), embedder)
     assert ref.embedding_model == embedder.version and len(ref.embedding) == 16 * 4
-    record = ReferenceRecord("ref", "claim", "Chelsea", "block", "0" * 64, "0" * 16, None, ref.embedding,
+    record = Reference("ref", "claim", "Chelsea", "block", "0" * 64, "0" * 16, None, ref.embedding,
                              ref.embedding_model)
     handler = CharacterHandler(lambda: Catalog([record]), clip_model_dir=tiny_clip)
     model = handler.load_model()
@@ -85,7 +86,7 @@ def test_claims_carry_embeddings_and_the_gate_reports_clip_findings(tiny_clip: P
 def test_references_made_with_other_weights_are_not_compared(tiny_clip: Path):
     embedder = ClipEmbedder(tiny_clip, device="cpu")
     [ref] = build_references([png_file("cat.png", "chelsea")], MediaLimits(), embedder)
-    record = ReferenceRecord("ref", "claim", "Chelsea", "block", "0" * 64, "0" * 16, None, ref.embedding,
+    record = Reference("ref", "claim", "Chelsea", "block", "0" * 64, "0" * 16, None, ref.embedding,
                              "clip-16d/sha256:someotherweights")
     handler = CharacterHandler(lambda: Catalog([record]), clip_model_dir=tiny_clip)
     assert len(handler.load_model().current().embeddings) == 0
