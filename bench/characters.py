@@ -29,7 +29,15 @@ import numpy as np
 from PIL import Image
 
 from classifiers import orb
-from classifiers.characters import MIN_PDQ_QUALITY, PDQ_BITS, PHASH_BITS, hash_frame
+from classifiers.reference_index import (
+    MIN_PDQ_QUALITY,
+    PDQ_BITS,
+    PHASH_BITS,
+    SEARCH_INLIERS,
+    OrbIndex,
+    Reference,
+    hash_frame,
+)
 from clipguard.config import MediaLimits, Settings
 from clipguard.references import build_references
 from fixtures.clips import image, png_file, write_frames
@@ -72,18 +80,20 @@ class Measure:
 
     def __init__(self, limits: MediaLimits):
         self._refs = {w: build_references([png_file(f"{w}.png", w)], limits) for w in CLAIMED}
-        self._orb = {w: [v for r in refs for v in orb.deserialize(r.orb)] for w, refs in self._refs.items()}
+        # The gate's own ORB index over every claimed work, so the bars fit what the gate measures.
+        self._orb = OrbIndex.build(Reference(f"{w}#{i}", w, w, "block", orb=r.orb)
+                                   for w, refs in self._refs.items() for i, r in enumerate(refs))
 
     def __call__(self, work: str | None, edit: str, frames: Sequence[np.ndarray]) -> Query:
         hashes = [hash_frame(f) for f in frames]
-        features = [orb.orb_features(f) for f in frames]
+        found = self._orb.query([orb.orb_features(f) for f in frames])
         usable = [h for h in hashes if h.quality >= MIN_PDQ_QUALITY]
         pdq, phash, inliers = {}, {}, {}
         for w, refs in self._refs.items():
             if usable:
                 pdq[w] = min(_hamming(h.pdq, r.pdq) for h in usable for r in refs)
             phash[w] = min(_hamming(h.phash, r.phash) for h in hashes for r in refs)
-            inliers[w] = max(orb.best_inliers(f, self._orb[w]) for f in features)
+            inliers[w] = max((m.measure for m in found if m.reference.claim_id == w), default=0)
         return Query(work, edit, pdq, phash, inliers)
 
 
@@ -133,7 +143,7 @@ class Method:
 METHODS = (
     Method("pdq", lambda v, t: v <= t, range(0, PDQ_BITS // 2)),
     Method("phash", lambda v, t: v <= t, range(0, PHASH_BITS // 2)),
-    Method("orb", lambda v, t: v >= t, range(200, 5, -1)),
+    Method("orb", lambda v, t: v >= t, range(200, SEARCH_INLIERS - 1, -1)),
 )
 
 

@@ -206,6 +206,14 @@ class OrbIndex:
     def __len__(self) -> int:
         return len(self._refs)
 
+    @property
+    def descriptors(self) -> int:
+        return len(self._descriptors)
+
+    @property
+    def approximate(self) -> bool:
+        return not isinstance(self._search, faiss.IndexBinaryFlat)
+
     def add(self, references: Iterable[Reference]) -> None:
         new = [(r, orb.deserialize(r.orb)) for r in references if r.orb]
         variants = [(len(self._refs) + i, v) for i, (_, vs) in enumerate(new) for v in vs]
@@ -255,7 +263,7 @@ class OrbIndex:
     def serialize(self, out: BinaryIO) -> None:
         arrays = {"variant_ref": self._variant_ref, "variant_start": self._variant_start,
                   "descriptors": self._descriptors, "points": self._points}
-        if not isinstance(self._search, faiss.IndexBinaryFlat):
+        if self.approximate:
             arrays["graph"] = faiss.serialize_index_binary(self._search)
         _write(out, self.method, self._refs, arrays)
 

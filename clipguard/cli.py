@@ -486,8 +486,8 @@ def _accounts():
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
                    "characters: recall per edit and matching method at <= 1% false matches. "
                    "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
-                   "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
-                   "index: PDQ query cost at 10k and 1M references, against threatexchange.")
+                   "index: PDQ query cost at 10k and 1M references, against threatexchange; ORB matching "
+                   "cost as references grow, against matching each reference in turn.")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @user_errors
@@ -507,9 +507,10 @@ def bench(suite: str, clips: int, load_events: int) -> None:
 
         run_face_bench(settings)
     if suite in ("index", "all"):
-        from bench.index import run_index_bench
+        from bench.index import run_index_bench, run_orb_bench
 
         run_index_bench()
+        run_orb_bench()
     if suite in ("gate", "all"):
         from bench.pipeline import run_bench
 
