@@ -265,8 +265,10 @@ def _claims(settings: Settings):
 @click.option("--claim", "claim_id", default=None, help="A takedown claim to apply to published clips.")
 @click.option("--cameo", "cameo_user", default=None, help="A cameo owner whose current permission to apply.")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--hashes-only", is_flag=True,
+              help="Claims: match the stored frame hashes only, without sampling clips' media again for ORB.")
 @user_errors
-def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None) -> None:
+def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None, hashes_only: bool) -> None:
     """Take down already-published clips that match a takedown claim, or that show a cameo owner
     for a creator their permission no longer covers (a Beam batch pipeline)."""
     if (claim_id is None) == (cameo_user is None):
@@ -277,7 +279,7 @@ def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | N
 
     settings = Settings.from_env()
     try:
-        result = (run_retroscan(settings, claim_id, policy_path) if claim_id
+        result = (run_retroscan(settings, claim_id, policy_path, reread_media=not hashes_only) if claim_id
                   else run_cameo_retroscan(settings, cameo_user, policy_path))
     except (ClaimNotFound, SubjectNotFound) as exc:
         raise ValueError(str(exc)) from None
@@ -287,8 +289,9 @@ def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | N
 def _print_retroscan(result: Any) -> None:
     for clip_id in result.taken_down:
         click.echo(clip_id)
+    unreadable = f", {result.unreadable} whose media could not be read again" if result.unreadable else ""
     click.echo(f"retroscan of {result.subject}: {result.scanned} stored clips scanned, {len(result.taken_down)} "
-               f"taken down in {result.elapsed_s:.1f} s", err=True)
+               f"taken down{unreadable} in {result.elapsed_s:.1f} s", err=True)
 
 
 @cli.group()

@@ -2,14 +2,16 @@
 filed or a cameo owner withdraws consent.
 
     stored features of clips now allowed or in review
-        -> claim: match the frame hashes against the claim's references (PDQ and pHash)
+        -> claim: match the frame hashes against the claim's references (PDQ and pHash); where
+                  they find nothing, sample the clip's media again and match ORB (crops, art on
+                  a new background)
            cameo: match the people seen against the owner's face, under their current permission
         -> takedown decisions (source "retroscan") -> Kafka, registry, the holder's matches or the
            owner's sightings
 
-It reads the features the gate stored, so no clip is decoded again. ORB features and prompts
-are not stored per clip, so a claim's retroscan finds re-uploads that the hashes find: near
-copies, not crops (see the README).
+The hashes and face embeddings the gate stored answer without decoding. ORB features are too
+large to keep per clip (about 100 KB per frame), so they are computed again from the media;
+prompts are not re-read, since an alias alone only ever sends a clip to review.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import logging
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import apache_beam as beam
@@ -25,14 +28,16 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
+from classifiers import orb
 from classifiers.base import Signal
 from classifiers.characters import frame_finding
 from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, person_findings
-from classifiers.reference_index import FrameHash, PdqIndex, PhashIndex
-from clipguard.config import Settings
-from clipguard.contracts import Decision, Reason, isoformat, strongest, utcnow
+from classifiers.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
+from clipguard.config import MediaLimits, Settings
+from clipguard.contracts import Decision, Reason, isoformat, utcnow
 from clipguard.publish import DecisionPublisher
 from pipelines.gate import pipeline_options
+from pipelines.media import MediaError, resolve_media, sample_frames
 from policies.engine import Policy, character_rule, face_rule, load_policy
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
@@ -58,39 +63,81 @@ class RetroscanResult:
     scanned: int
     taken_down: list[str]
     elapsed_s: float
+    unreadable: int = 0   # clips whose media could not be read again (claims only)
+
+
+@dataclass(frozen=True)
+class MediaAccess:
+    """Where retroscan may read published clips' media again, and the gate's limits for it."""
+
+    roots: tuple[Path, ...]
+    limits: MediaLimits
 
 
 class MatchClaim(beam.DoFn):
-    """One stored clip against the claim's references; yields a Takedown when the policy says so."""
+    """One stored clip against the claim's references; yields a Takedown when the policy says so.
 
-    def __init__(self, database_url: str, claim_id: str, policy: Policy):
+    First the stored frame hashes (near copies, no decoding). When they find nothing and the
+    claim has ORB features, the clip's media is sampled again and matched with ORB, which finds
+    crops and art on a new background. A clip whose media can no longer be read is counted and
+    logged, never taken down without evidence."""
+
+    def __init__(self, database_url: str, claim_id: str, policy: Policy, media: MediaAccess | None):
         self._url = database_url
         self._claim_id = claim_id
         self._policy = policy
+        self._media = media
         self._scanned = Metrics.counter(NAMESPACE, "scanned")
+        self._decoded = Metrics.counter(NAMESPACE, "media_decoded")
+        self._unreadable = Metrics.counter(NAMESPACE, "media_unreadable")
 
     def setup(self) -> None:
-        references = ClaimStore(engine_for(self._url)).active_references(self._claim_id)
-        self._indexes = (PdqIndex.build(references), PhashIndex.build(references))
+        engine = engine_for(self._url)
+        references = ClaimStore(engine).active_references(self._claim_id)
+        self._hashes = (PdqIndex.build(references), PhashIndex.build(references))
+        self._orb = OrbIndex.build(references)
+        self._clips = DecisionStore(engine)
 
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
         clip_id, _, features = stored
         self._scanned.inc()
-        frames = features.get("frames", [])
-        hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in frames]
-        findings = tuple(frame_finding(clip_id, frames[m.frame]["index"], frames[m.frame]["t"], m)
-                         for index in self._indexes for m in index.query(hashes))
-        signal = Signal("character", "retroscan", "stored-hashes", ok=True, findings=findings)
+        frames = [(f["index"], f["t"]) for f in features.get("frames", [])]
+        hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in features.get("frames", [])]
+        found = self._takedown(clip_id, frames, [m for index in self._hashes for m in index.query(hashes)],
+                               "stored-hashes")
+        if found is None and self._media is not None and len(self._orb):
+            found = self._takedown(clip_id, *self._media_matches(clip_id), "media-orb")
+        if found is not None:
+            yield found
+
+    def _media_matches(self, clip_id: str) -> tuple[list[tuple[int, float]], list[Match]]:
+        event = self._clips.event(clip_id) or {}
+        try:
+            path = resolve_media(event.get("media_uri", ""), self._media.roots)
+            clip = sample_frames(path, self._media.limits)
+        except MediaError as exc:
+            self._unreadable.inc()
+            log.warning("retroscan of claim %s could not re-read clip %s (%s): %s", self._claim_id, clip_id,
+                        exc.code, exc)
+            return [], []
+        self._decoded.inc()
+        return ([(f.index, f.t) for f in clip.frames],
+                self._orb.query([orb.orb_features(f.rgb) for f in clip.frames]))
+
+    def _takedown(self, clip_id: str, frames: list[tuple[int, float]], matches: list[Match],
+                  model: str) -> Takedown | None:
+        findings = tuple(frame_finding(clip_id, *frames[m.frame], m) for m in matches)
+        signal = Signal("character", "retroscan", model, ok=True, findings=findings)
         ruled = character_rule(signal, self._policy.signals["character"], self._policy.label, {})
-        hits = [(verdict, reason) for verdict, reason in ruled if verdict == "takedown"]
+        hits = [reason for verdict, reason in ruled if verdict == "takedown"]
         if not hits:
-            return
-        verdict = strongest([v for v, _ in hits])
-        reason = min((r for _, r in hits), key=lambda r: r.evidence["distance"])
-        decision = takedown(clip_id, reason, self._policy, "stored-hashes")
+            return None
+        reason = max(hits, key=lambda r: r.score or 0.0)
         evidence = reason.evidence
-        yield Takedown(decision, ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"],
-                                            evidence["distance"], evidence["frame"], verdict, "retroscan"))
+        measure = evidence["inliers"] if evidence["method"] == "orb" else evidence["distance"]
+        return Takedown(takedown(clip_id, reason, self._policy, model),
+                        ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"], measure,
+                                   evidence["frame"], "takedown", "retroscan"))
 
 
 def takedown(clip_id: str, reason: Reason, policy: Policy, model: str) -> Decision:
@@ -172,8 +219,10 @@ class WriteTakedowns(beam.DoFn):
         log.info("retroscan took down %d clip(s) in this bundle", len(changed))
 
 
-def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = None) -> RetroscanResult:
-    """Take down published clips that match a new takedown claim."""
+def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = None,
+                  reread_media: bool = True) -> RetroscanResult:
+    """Take down published clips that match a new takedown claim; with `reread_media`, clips whose
+    stored hashes do not match are sampled again from the media roots and matched with ORB."""
     started = time.monotonic()
     engine = migrate(settings.database_url)
     claims = ClaimStore(engine)
@@ -183,13 +232,15 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
     if info.action != "takedown":
         raise ValueError(f"claim {claim_id} asks for {info.action!r}; retroscan applies only takedown claims")
     policy = load_policy(policy_path)
-    counters = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy), claim_id)
+    media = MediaAccess(settings.media_roots, settings.media) if reread_media else None
+    counters = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy, media), claim_id)
     taken = [m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"]
     elapsed = time.monotonic() - started
-    claims.note(claim_id, "retroscan", "retroscanned", {"scanned": counters.get("scanned", 0),
-                                                         "taken_down": counters.get("taken_down", 0),
-                                                         "seconds": round(elapsed, 2)})
-    return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed)
+    claims.note(claim_id, "retroscan", "retroscanned", {
+        "scanned": counters.get("scanned", 0), "taken_down": counters.get("taken_down", 0),
+        "media_decoded": counters.get("media_decoded", 0), "media_unreadable": counters.get("media_unreadable", 0),
+        "seconds": round(elapsed, 2)})
+    return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed, counters.get("media_unreadable", 0))
 
 
 def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None = None) -> RetroscanResult:

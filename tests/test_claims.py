@@ -15,7 +15,7 @@ from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
 from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
-from classifiers.reference_index import Reference
+from classifiers.reference_index import Reference, hash_frame
 from clipguard.config import MediaLimits, Settings
 from clipguard.contracts import ClipGenerated
 from clipguard.references import build_references
@@ -168,8 +168,6 @@ def test_retroscan_takes_down_published_copies_and_spares_the_rest(settings: Set
     store = DecisionStore(engine)
 
     def published(clip_id: str, picture: np.ndarray, verdict: str = "allow", source: str = "gate") -> None:
-        from classifiers.characters import hash_frame
-
         h = hash_frame(picture)
         clip = decided(decision(clip_id, verdict, source=source))
         store.record([replace(clip, features={"character": ("v", {"frames": [
@@ -192,3 +190,33 @@ def test_retroscan_takes_down_published_copies_and_spares_the_rest(settings: Set
     matches = ClaimStore(engine).matches(claim_id, "studio")
     assert {m.clip_id for m in matches} == {"copy", "reviewed-copy"}
     assert ClaimStore(engine).get(claim_id, None).history[-1]["action"] == "retroscanned"
+
+
+def test_retroscan_samples_media_again_to_find_crops_the_hashes_miss(settings: Settings, bootstrap: str,
+                                                                      tmp_path: Path):
+    settings = replace(settings, kafka_bootstrap=bootstrap, media_roots=(tmp_path,))
+    engine = engine_for(settings.database_url)
+    store = DecisionStore(engine)
+
+    def published(clip_id: str, picture: np.ndarray) -> Path:
+        path = write_frames(tmp_path / f"{clip_id}.mp4", [picture] * 24)
+        h = hash_frame(picture)
+        clip = decided(decision(clip_id, "allow"))
+        store.record([replace(clip, event={**clip.event, "media_uri": path.as_uri()}, features={"character": (
+            "v", {"frames": [{"index": 0, "t": 0.0, "pdq": h.pdq, "quality": h.quality, "phash": h.phash}]})})])
+        return path
+
+    published("cropped", on_background(EDITS["crop_20"](image("chelsea")), background="coffee"))
+    published("unrelated", on_background(image("rocket"), background="coffee"))
+    published("gone", image("moon")).unlink()
+    claim_id = ClaimStore(engine).add("studio", "Chelsea", "takedown", CAT_REFS)
+
+    assert run_retroscan(settings, claim_id, reread_media=False).taken_down == []
+    result = run_retroscan(settings, claim_id)
+    assert result.taken_down == ["cropped"] and result.unreadable == 1
+    [match] = ClaimStore(engine).matches(claim_id, "studio")
+    assert match.method == "orb" and match.measure >= POLICY.signals["character"]["orb"]["match_inliers"]
+    assert store.get("cropped")["reasons"][0]["evidence"]["method"] == "orb"
+    assert store.get("gone")["verdict"] == "allow"
+    noted = ClaimStore(engine).get(claim_id, None).history[-1]["detail"]
+    assert noted["media_decoded"] == 2 and noted["media_unreadable"] == 1
