@@ -179,8 +179,9 @@ def per_method_threshold(method: Method, queries: list[Query]) -> tuple[int, flo
 def pick_policy(queries: list[Query]) -> dict[str, int] | None:
     """All methods' bars at once, at or under MAX_FALSE_MATCH together: PDQ and pHash anywhere up
     to their per-method bars (0 all but turns a method off), ORB from its per-method bar up to 60;
-    the set with the best worst-edit recall, then the best total recall, then hash bars nearest
-    the published ones (PDQ 31, pHash 8), then the strictest ORB bar, wins. None if no set stays
+    the set with the best worst-edit recall, then the best total recall, then the fewest false
+    matches, then hash bars nearest the published ones (PDQ 31, pHash 8), then the strictest ORB
+    bar, wins. None if no set stays
     within the budget."""
     per = {m.name: per_method_threshold(m, queries)[0] for m in METHODS}
     table = {m.name: np.array([[getattr(q, m.name).get(w, np.nan) for w in CLAIMED] for q in queries])
@@ -188,17 +189,18 @@ def pick_policy(queries: list[Query]) -> dict[str, int] | None:
     unclaimed = np.array([q.work is None for q in queries])
     own = np.array([CLAIMED.index(q.work) if q.work else 0 for q in queries])
     edits = np.array([q.edit for q in queries])
-    best: tuple[tuple[float, float, int, int], dict[str, int]] | None = None
+    best: tuple[tuple[float, float, float, int, int], dict[str, int]] | None = None
     for pdq in range(0, max(31, per["pdq"]) + 1):
         for phash in range(0, max(8, per["phash"]) + 1):
             for orb_bar in range(min(per["orb"], 60), 61):
                 with np.errstate(invalid="ignore"):
                     hit = (table["pdq"] <= pdq) | (table["phash"] <= phash) | (table["orb"] >= orb_bar)
-                if hit[unclaimed].any(axis=1).mean() > MAX_FALSE_MATCH:
+                false = hit[unclaimed].any(axis=1).mean()
+                if false > MAX_FALSE_MATCH:
                     continue
                 right = hit[np.arange(len(queries)), own] & ~unclaimed
                 rates = [right[(edits == e) & ~unclaimed].mean() for e in EDITS]
-                key = (min(rates), sum(rates), -abs(pdq - 31) - abs(phash - 8), orb_bar)
+                key = (min(rates), sum(rates), -false, -abs(pdq - 31) - abs(phash - 8), orb_bar)
                 if best is None or key > best[0]:
                     best = ({"pdq": pdq, "phash": phash, "orb": orb_bar}, key)[::-1]
     return best[1] if best else None

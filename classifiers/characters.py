@@ -69,8 +69,9 @@ class CharacterIndex:
 
 
 class LiveIndex:
-    """A CharacterIndex rebuilt from its source every `refresh_s`, so new claims apply without a
-    restart; with the CLIP embedder, when one is configured, that embeds the clips' frames."""
+    """A CharacterIndex whose source is re-read every `refresh_s` and rebuilt when it changed, so
+    new claims apply without a restart; with the CLIP embedder, when one is configured, that
+    embeds the clips' frames."""
 
     def __init__(self, load: Callable[[], Catalog], refresh_s: float, embedder: ClipEmbedder | None = None):
         self._load = load

@@ -34,7 +34,7 @@ def test_every_character_method_is_shown_against_its_own_bars():
     lines = {line.measure: (line.value, line.bars) for line in view.scores}
     assert lines == {
         "pdq distance": (12, "match <= 31, review <= 45"),
-        "ORB inliers": (57, "match >= 16, review >= 16"),
+        "ORB inliers": (57, "match >= 13, review >= 13"),
         "CLIP similarity": (0.95, "match >= 0.92 with the title likeliest at >= 0.5, review >= 0.85"),
     }
     assert [m.measure for m in view.matches] == ["pdq distance 12", "ORB inliers 57", "CLIP similarity 0.95"]
