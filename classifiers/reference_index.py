@@ -117,7 +117,25 @@ def _keep_closest(matches: Iterable[Match], closer: bool) -> list[Match]:
     return sorted(best.values(), key=lambda m: (m.measure if closer else -m.measure, m.frame))
 
 
-class _HammingSignalIndex:
+class _ReferenceIndex:
+    """What every signal index shares: its references, and building from them by `add`."""
+
+    _refs: list[Reference]
+
+    @classmethod
+    def build(cls, references: Iterable[Reference]) -> Self:
+        index = cls()
+        index.add(references)
+        return index
+
+    def __len__(self) -> int:
+        return len(self._refs)
+
+    def add(self, references: Iterable[Reference]) -> None:
+        raise NotImplementedError
+
+
+class _HammingSignalIndex(_ReferenceIndex):
     """A perceptual hash per reference, searched exactly within `radius` bits."""
 
     method: ClassVar[str]
@@ -128,15 +146,6 @@ class _HammingSignalIndex:
     def __init__(self) -> None:
         self._refs: list[Reference] = []
         self._hashes = HammingIndex(self.bits, self.radius, self.multi_index)
-
-    @classmethod
-    def build(cls, references: Iterable[Reference]) -> Self:
-        index = cls()
-        index.add(references)
-        return index
-
-    def __len__(self) -> int:
-        return len(self._refs)
 
     def add(self, references: Iterable[Reference]) -> None:
         new = list(references)
@@ -181,7 +190,7 @@ class PhashIndex(_HammingSignalIndex):
     method, bits, radius, multi_index = "phash", PHASH_BITS, SEARCH_PHASH, False
 
 
-class OrbIndex:
+class OrbIndex(_ReferenceIndex):
     """Every reference variant's ORB descriptors in one index. A frame's descriptors vote for the
     variants their near neighbours belong to (Lowe's ratio test within each variant), and only
     the variants with enough votes get the RANSAC check, so the cost of a frame grows with the
@@ -196,15 +205,6 @@ class OrbIndex:
         self._descriptors = np.zeros((0, 32), np.uint8)
         self._points = np.zeros((0, 2), np.float32)
         self._search: faiss.IndexBinary = faiss.IndexBinaryFlat(256)
-
-    @classmethod
-    def build(cls, references: Iterable[Reference]) -> Self:
-        index = cls()
-        index.add(references)
-        return index
-
-    def __len__(self) -> int:
-        return len(self._refs)
 
     @property
     def descriptors(self) -> int:
