@@ -51,7 +51,8 @@ def test_the_item_page_renders_an_orb_and_alias_decision(settings: Settings):
     token = form_csrf(client.get("/login").text)
     client.post("/login", data={"name": "ana", "password": "correct horse battery staple", "csrf_token": token})
     claimed = client.post("/console/queue/claim", data={"csrf_token": form_csrf(client.get("/console").text)})
-    assert claimed.status_code == 200 and "ORB inliers 57" in claimed.text and "match &gt;= 16" in claimed.text
+    bar = POLICY.signals["character"]["orb"]["match_inliers"]
+    assert claimed.status_code == 200 and "ORB inliers 57" in claimed.text and f"match &gt;= {bar}" in claimed.text
 
 
 def test_a_face_reason_is_boxed_on_its_frame_and_shown_against_its_model_bars():
