@@ -101,8 +101,9 @@ class MatchClaim(beam.DoFn):
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
         clip_id, _, features = stored
         self._scanned.inc()
-        frames = [(f["index"], f["t"]) for f in features.get("frames", [])]
-        hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in features.get("frames", [])]
+        stored_frames = features.get("frames", [])
+        frames = [(f["index"], f["t"]) for f in stored_frames]
+        hashes = [FrameHash(f["pdq"], f["quality"], f["phash"]) for f in stored_frames]
         found = self._takedown(clip_id, frames, [m for index in self._hashes for m in index.query(hashes)],
                                "stored-hashes")
         if found is None and self._media is not None and len(self._orb):

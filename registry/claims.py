@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
 from classifiers.reference_index import Reference
@@ -147,16 +147,13 @@ class ClaimStore:
 
     def active_reference_ids(self) -> list[str]:
         """The ids of every active claim's references, in the order active_references lists them."""
-        query = (select(ClaimReferenceRow.reference_id).join(ClaimRow).where(ClaimRow.status == "active")
-                 .order_by(ClaimReferenceRow.reference_id))
         with Session(self._engine) as session:
-            return list(session.scalars(query))
+            return list(session.scalars(_active(ClaimReferenceRow.reference_id)))
 
     def active_references(self, claim_id: str | None = None,
                           reference_ids: Sequence[str] | None = None) -> list[Reference]:
         """Every active claim's references, or one claim's, or those of `reference_ids`."""
-        query = (select(ClaimReferenceRow, ClaimRow).join(ClaimRow)
-                 .where(ClaimRow.status == "active").order_by(ClaimReferenceRow.reference_id))
+        query = _active(ClaimReferenceRow, ClaimRow)
         if claim_id is not None:
             query = query.where(ClaimRow.claim_id == claim_id)
         if reference_ids is not None:
@@ -201,3 +198,9 @@ class ClaimStore:
               history: list[dict[str, Any]] | None = None) -> ClaimInfo:
         return ClaimInfo(row.claim_id, row.holder_id, row.title, row.action, row.status, list(row.aliases or []),
                          row.created_at, references or [], history or [])
+
+
+def _active(*columns: Any) -> Select:
+    """`columns` of every active claim's references, in reference-id order."""
+    return (select(*columns).select_from(ClaimReferenceRow).join(ClaimRow).where(ClaimRow.status == "active")
+            .order_by(ClaimReferenceRow.reference_id))
