@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean chromium
+.PHONY: demo test lint bench clean chromium postgres
 
 $(STAMP): setup.py
 	python3 -m venv $(VENV)
@@ -13,13 +13,17 @@ $(STAMP): setup.py
 demo: $(STAMP)
 	$(BIN)/clipguard demo
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium postgres
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
 # The console's browser tests drive Debian's Chromium; Playwright never downloads a browser here.
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+
+# The suite's PostgreSQL: Debian's server, installed when missing and started (scripts/postgres-up).
+postgres:
+	@scripts/postgres-up
 
 bench: $(STAMP)
 	$(BIN)/clipguard bench

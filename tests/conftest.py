@@ -30,8 +30,12 @@ def postgres_url() -> Iterator[str]:
     try:
         admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True)
     except psycopg.OperationalError as exc:
-        pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); "
-                    "start it or set CLIPGUARD_TEST_POSTGRES", pytrace=False)
+        why = (f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL} ({exc}); run `make postgres` "
+               "or set CLIPGUARD_TEST_POSTGRES")
+        # CI must test PostgreSQL; a developer without one still gets the SQLite half of the suite.
+        if os.environ.get("CI") == "true":
+            pytest.fail(why, pytrace=False)
+        pytest.skip(why)
     admin.execute(f'CREATE DATABASE "{name}"')
     base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
     try:
