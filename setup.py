@@ -76,16 +76,16 @@ setup(
     description="Streaming moderation gate for AI-generated video",
     python_requires=">=3.11",
     packages=find_packages(include=[
-        "clipguard*", "pipelines*", "classifiers*", "policies*", "registry*", "service*", "quality*",
-        "fixtures*", "bench*",
+        "clipguard*", "usecases*", "pipelines*", "classifiers*", "policies*", "registry*", "media*", "bus*",
+        "service*", "quality*", "fixtures*", "bench*",
     ]),
     package_data={
         "policies": ["*.yaml"],
         "registry": ["migrations/*.py", "migrations/*.mako", "migrations/versions/*.py"],
-        "clipguard": ["templates/*.html"],
+        "clipguard.app": ["templates/*.html"],
         "service": ["templates/*.html"],
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["clipguard=clipguard.cli:main"]},
+    entry_points={"console_scripts": ["clipguard=clipguard.app.cli:main"]},
 )

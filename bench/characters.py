@@ -38,12 +38,12 @@ from classifiers.reference_index import (
     Reference,
     hash_frame,
 )
-from clipguard.config import MediaLimits, Settings
-from clipguard.references import build_references
+from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS
-from pipelines.media import sample_frames
+from media.sampling import sample_frames
 from policies.engine import load_policy
+from usecases.references import build_references
 
 CLAIMED = ("chelsea", "astronaut", "coffee", "rocket", "camera", "immunohistochemistry", "logo", "clock")
 UNCLAIMED = ("hubble_deep_field", "coins", "brick", "grass", "gravel", "horse", "moon", "page", "retina", "text",

@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image
 
 from classifiers.explicit import TOP_K, FrameScorer, OpenNsfwOnnx
-from clipguard.config import MediaLimits, Settings
+from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import IMAGES, image, portraits, write_demo_clips
-from pipelines.media import sample_frames
+from media.sampling import sample_frames
 from policies.engine import load_policy
 
 BATCHES = (1, 8, 32)

@@ -29,11 +29,11 @@ from PIL import Image, ImageEnhance, ImageFilter
 
 from bench.characters import at_gate_size, letterboxed
 from classifiers.faces import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
-from clipguard.config import MediaLimits, Settings
+from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
 from fixtures.edits import EDITS, on_background, pil_edit
 from fixtures.faces import PEOPLE, face_photo
-from pipelines.media import sample_frames
+from media.sampling import sample_frames
 
 LFW_ANCHOR = 0.6          # dlib: 99.38% on LFW at this distance
 MAX_FALSE_MATCH = 0.01

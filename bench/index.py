@@ -24,7 +24,7 @@ from bench.characters import at_gate_size, letterboxed
 from classifiers import orb
 from classifiers.hamming import HammingIndex
 from classifiers.reference_index import OrbIndex, Reference
-from clipguard.config import MediaLimits
+from clipguard.core.config import MediaLimits
 from fixtures.clips import image
 from fixtures.edits import EDITS
 from policies.engine import load_policy

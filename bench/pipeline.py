@@ -23,14 +23,14 @@ import click
 import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 
-from clipguard.broker import ensure_topics, free_port, start_broker
-from clipguard.config import TOPIC_CLIPS, MediaLimits, Settings
-from clipguard.contracts import ClipGenerated, isoformat, parse_timestamp, utcnow
-from clipguard.demo import seed, start_gate
+from clipguard.app.broker import ensure_topics, free_port, start_broker
+from clipguard.app.demo import seed, start_gate
+from clipguard.core.config import TOPIC_CLIPS, MediaLimits, Settings
+from clipguard.core.contracts import ClipGenerated, isoformat, parse_timestamp, utcnow
 from fixtures.clips import IMAGES, Shot, write_clip
+from media.sampling import sample_frames
 from pipelines.gate import run_gate
 from pipelines.kafka_io import read_decisions
-from pipelines.media import sample_frames
 from pipelines.moderate import NAMESPACE
 
 SIZE, FPS, SECONDS = (1280, 720), 30, 10.0

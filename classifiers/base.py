@@ -1,9 +1,10 @@
-"""The one interface every signal family implements.
+"""The one interface every signal family's handler implements.
 
-A `SignalHandler` is a Beam `ModelHandler` whose example is a `ClipInput` (the event plus its
-sampled frames) and whose inference is a `Signal`. `RunInference` batches clips through it.
-The base class owns the failure rule: a clip whose signal could not be computed gets a failed
-`Signal`, never an exception that takes its batch-mates or the pipeline down.
+A `SignalHandler` loads its model once per worker and scores a batch of `ClipInput`s into one
+`Signal` each. It knows nothing of Beam: `pipelines/moderate.py` adapts it to `RunInference`,
+and `clipguard scan` runs the same adapter. The base class owns the failure rule: a clip whose
+signal could not be computed gets a failed `Signal`, never an exception that takes its
+batch-mates or the pipeline down.
 """
 
 from __future__ import annotations
@@ -11,49 +12,18 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from apache_beam.ml.inference.base import ModelHandler, PredictionResult
-
-from clipguard.contracts import ClipGenerated
-from pipelines.media import SampledClip
+from clipguard.core.signals import ClipInput, Signal
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")
 
 
-@dataclass(frozen=True)
-class ClipInput:
-    event: ClipGenerated
-    clip: SampledClip
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a signal saw, with what an analyst needs to check it."""
-
-    detail: str
-    score: float | None
-    evidence: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Signal:
-    name: str                      # explicit | likeness | consent | character
-    model: str
-    model_version: str
-    ok: bool
-    findings: tuple[Finding, ...] = ()
-    error: str | None = None
-    # What retroscan needs later to re-match this clip without decoding it again.
-    features: dict[str, Any] = field(default_factory=dict)
-    elapsed_ms: float = 0.0
-
-
-class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
+class SignalHandler(Generic[M]):
     """Subclasses set `name`, `model_name`, `model_version` and implement load_model and score."""
 
     name: str
@@ -61,8 +31,10 @@ class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
     model_version: str
 
     def __init__(self, min_batch_size: int = 1, max_batch_size: int = 8):
-        super().__init__()
         self._batching = {"min_batch_size": min_batch_size, "max_batch_size": max_batch_size}
+
+    def load_model(self) -> M:
+        raise NotImplementedError
 
     def score(self, model: M, batch: Sequence[ClipInput]) -> list[Signal]:
         raise NotImplementedError
@@ -75,18 +47,17 @@ class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
     def failed(self, error: str) -> Signal:
         return Signal(self.name, self.model_name, self.model_version, ok=False, error=error)
 
-    def run_inference(self, batch: Sequence[ClipInput], model: M,
-                      inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:
+    def score_isolated(self, model: M, batch: Sequence[ClipInput]) -> list[Signal]:
+        """One Signal per clip, in order, each with its share of the batch's time; a clip that
+        breaks the batch is retried alone, and one that fails alone gets a failed Signal."""
         started = time.perf_counter()
         try:
             signals = self.score(model, batch)
         except Exception:
-            # One bad clip must not fail its batch-mates: retry them one by one.
             log.exception("%s failed on a batch of %d; isolating", self.name, len(batch))
             signals = [self._score_one(model, item) for item in batch]
-        each_ms = (time.perf_counter() - started) * 1000 / max(1, len(batch))
-        for item, signal in zip(batch, signals, strict=True):
-            yield PredictionResult(item, _with_elapsed(signal, each_ms), self.model_name)
+        each_ms = round((time.perf_counter() - started) * 1000 / max(1, len(batch)), 3)
+        return [replace(signal, elapsed_ms=each_ms) for signal in signals]
 
     def _score_one(self, model: M, item: ClipInput) -> Signal:
         try:
@@ -100,10 +71,6 @@ class SignalHandler(ModelHandler[ClipInput, Signal, M], Generic[M]):
 
     def get_metrics_namespace(self) -> str:
         return f"clipguard.{self.name}"
-
-
-def _with_elapsed(signal: Signal, elapsed_ms: float) -> Signal:
-    return Signal(**{**signal.__dict__, "elapsed_ms": round(elapsed_ms, 3)})
 
 
 def weights_digest(folder: Path, patterns: Sequence[str] = ("*.safetensors", "*.bin")) -> str:

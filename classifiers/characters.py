@@ -18,7 +18,7 @@ import cv2
 
 from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, AliasMatch
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler
+from classifiers.base import SignalHandler
 from classifiers.embeddings import ClipEmbedder, EmbeddingIndex
 from classifiers.reference_index import (
     MIN_PDQ_QUALITY,
@@ -32,7 +32,8 @@ from classifiers.reference_index import (
     Reference,
     hash_frame,
 )
-from clipguard.contracts import thumbnail_ref
+from clipguard.core.contracts import thumbnail_ref
+from clipguard.core.signals import ClipInput, Finding, Signal
 
 # How often the gate reloads the active claims: a new claim applies within this many seconds.
 REFRESH_S = 5.0

@@ -20,8 +20,9 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
-from clipguard.contracts import thumbnail_ref
+from classifiers.base import SignalHandler, weights_digest
+from clipguard.core.contracts import thumbnail_ref
+from clipguard.core.signals import ClipInput, Finding, Signal
 
 TOP_K = 3
 

@@ -26,10 +26,15 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.base import ClipInput, Finding, Signal, SignalHandler, weights_digest
-from clipguard.contracts import thumbnail_ref
+from classifiers.base import SignalHandler, weights_digest
+from clipguard.core.contracts import thumbnail_ref
+from clipguard.core.people import Gallery, Grant, Subject
+from clipguard.core.signals import ClipInput, Finding, Signal
 
-PERMISSIONS = ("only_me", "approved", "mutuals", "everyone")
+# Whether a person's grant lets a creator use their face: the consent policy (policies/consent.py),
+# handed in by whoever builds the handler, since deciding consent is not the classifier's job.
+Permits = Callable[[Grant, str, str], bool]
+
 # Detections in consecutive sampled frames with at least this overlap are the same face.
 TRACK_IOU = 0.3
 # How often the gate reloads the galleries: a new enrolment or a revocation applies this quickly.
@@ -241,40 +246,6 @@ def people(tracks: Sequence[Track], embeddings: np.ndarray, same_person: float) 
 # --- galleries -----------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class Grant:
-    """Whom a cameo owner lets use their face."""
-
-    permission: str                       # only_me | approved | mutuals | everyone | revoked
-    approved: frozenset[str] = frozenset()
-    mutuals: frozenset[str] = frozenset()
-
-    def permits(self, owner: str, creator: str) -> bool:
-        if creator == owner:
-            return True
-        return (self.permission == "everyone"
-                or (self.permission == "approved" and creator in self.approved)
-                or (self.permission == "mutuals" and creator in self.mutuals))
-
-
-@dataclass(frozen=True)
-class Subject:
-    kind: str                 # figure | cameo
-    subject_id: str
-    name: str
-    grant: Grant | None = None   # whom the person permits: a cameo's own, or a figure's cameo's
-    owner: str | None = None     # the user id that grant belongs to
-
-
-@dataclass(frozen=True)
-class Gallery:
-    """Enrolled faces of one embedding version: one row of `vectors` per photo."""
-
-    subjects: Sequence[Subject] = ()
-    subject_of: Sequence[int] = ()           # row -> index into subjects
-    vectors: np.ndarray = field(default_factory=lambda: np.zeros((0, 128), np.float32))
-
-
-@dataclass(frozen=True)
 class Hit:
     subject: Subject
     distance: float
@@ -371,10 +342,11 @@ SEARCH_DISTANCE = {"dlib-resnet-v1": 0.7, "insightface": 1.3}
 class FaceHandler(SignalHandler[LiveGallery]):
     name = "faces"
 
-    def __init__(self, galleries: Callable[[str], Gallery], model_dir: Path | None = None,
+    def __init__(self, galleries: Callable[[str], Gallery], permits: Permits, model_dir: Path | None = None,
                  refresh_s: float = REFRESH_S, threads: int = 2, **batching: int):
         super().__init__(**batching)
         self._galleries = galleries
+        self._permits = permits
         self._model_dir = model_dir
         self._refresh_s = refresh_s
         self._threads = threads
@@ -408,9 +380,9 @@ class FaceHandler(SignalHandler[LiveGallery]):
                      "sightings": person.sightings, "thumbnail": thumbnail_ref(event.clip_id, frame.index)}
             tracks.append({**where, "embedding": [round(float(x), 5) for x in person.embedding]})
             findings += person_findings(index, backend.name, person.embedding, event.creator_id, event.cameo_ids,
-                                        where)
+                                        where, self._permits)
         seen_owners = {f.evidence["subject_id"] for f in findings if f.evidence["kind"] == "cameo"}
-        findings += declared_findings(index, event.creator_id, event.cameo_ids, seen_owners)
+        findings += declared_findings(index, event.creator_id, event.cameo_ids, seen_owners, self._permits)
         return Signal(self.name, backend.name, backend.version, ok=True, findings=tuple(findings),
                       features={"backend": backend.name, "model": backend.version, "people": tracks})
 
@@ -443,13 +415,14 @@ def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> li
 
 
 def person_findings(index: GalleryIndex, backend: str, embedding: np.ndarray, creator: str,
-                    declared: Sequence[str], where: dict[str, Any]) -> list[Finding]:
+                    declared: Sequence[str], where: dict[str, Any], permits: Permits) -> list[Finding]:
     """Every enrolled person close to one seen in a clip, as the gate and retroscan both report it."""
-    return [subject_finding(hit, creator, declared, where)
+    return [subject_finding(hit, creator, declared, where, permits)
             for hit in index.nearest(embedding, SEARCH_DISTANCE[backend])]
 
 
-def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any]) -> Finding:
+def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any],
+                    permits: Permits) -> Finding:
     """A person in the clip close to an enrolled subject."""
     subject = hit.subject
     evidence = {"kind": subject.kind, "subject_id": subject.subject_id, "name": subject.name,
@@ -457,21 +430,21 @@ def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict
     grant, owner = subject.grant, subject.owner
     evidence |= {"permission": grant.permission if grant else None, "cameo_user": owner,
                  "declared": owner is not None and owner in declared,
-                 "creator_permitted": grant is not None and grant.permits(owner, creator)}
+                 "creator_permitted": grant is not None and permits(grant, owner, creator)}
     noun = "public figure" if subject.kind == "figure" else "cameo owner"
     return Finding(f"frame {where['frame']}: a face is {hit.distance:.3f} from {noun} {subject.name!r}",
                    round(max(0.0, 1 - hit.distance), 4), evidence)
 
 
 def declared_findings(index: GalleryIndex, creator: str, declared: Sequence[str],
-                      seen: set[str]) -> list[Finding]:
+                      seen: set[str], permits: Permits) -> list[Finding]:
     """Cameos the clip declares but whose owner does not permit this creator and whose face was
     not seen: declaring a cameo grants nothing, so an analyst looks at what was claimed."""
     owners = {s.subject_id: s for s in index.gallery.subjects if s.kind == "cameo"}
     out = []
     for owner in declared:
         subject = owners.get(owner)
-        if subject is None or owner in seen or subject.grant.permits(owner, creator):
+        if subject is None or owner in seen or permits(subject.grant, owner, creator):
             continue
         out.append(Finding(f"the clip declares cameo {owner!r}, whose permission ({subject.grant.permission}) "
                            f"does not include creator {creator!r}", None,

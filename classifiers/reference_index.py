@@ -26,6 +26,7 @@ from PIL import Image
 
 from classifiers import orb
 from classifiers.hamming import HammingIndex
+from clipguard.core.claims import Reference
 
 PDQ_BITS = 256
 PHASH_BITS = 64
@@ -45,21 +46,6 @@ ORB_ANN_FROM = 250_000
 ORB_HNSW_LINKS = 16
 ORB_HNSW_SEARCH = 64
 FORMAT_VERSION = 1
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One reference frame of an active claim, with the signals stored for it."""
-
-    reference_id: str
-    claim_id: str
-    title: str
-    action: str
-    pdq: str = ""                      # 64 hex chars
-    phash: str = ""                    # 16 hex chars
-    orb: bytes | None = None           # classifiers.orb.serialize of the reference's variants
-    embedding: bytes | None = None     # CLIP, when the operator configured weights
-    embedding_model: str | None = None
 
 
 @dataclass(frozen=True)

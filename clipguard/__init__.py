@@ -1,3 +1,3 @@
-"""clipguard app shell: configuration, event contracts, CLI and the embedded broker."""
+"""clipguard: `core` is the floor every layer imports, `app` the roof that imports them all."""
 
 __version__ = "0.1.0"

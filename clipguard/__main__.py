@@ -1,3 +1,3 @@
-from clipguard.cli import main
+from clipguard.app.cli import main
 
 main()

@@ -13,11 +13,11 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from classifiers.base import SignalHandler
-from clipguard.config import GATE_GROUP, TOPIC_CLIPS, Settings
-from clipguard.contracts import ContractError, DeadLetter, parse_clip_generated
+from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
+from clipguard.core.contracts import ContractError, DeadLetter, parse_clip_generated
+from media.sampling import MediaError, resolve_media
 from pipelines import metrics
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
-from pipelines.media import MediaError, resolve_media
 from pipelines.moderate import ClipWork, Moderate, default_handlers
 from pipelines.sinks import WriteOutcomes
 from policies.engine import Policy, load_policy

@@ -21,8 +21,8 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from kafka import KafkaConsumer, TopicPartition
 
-from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
-from clipguard.contracts import parse_decision
+from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
+from clipguard.core.contracts import parse_decision
 from pipelines import metrics
 
 END = 2**62  # an unbounded partition's restriction never reaches this

@@ -22,15 +22,18 @@ from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInf
 from apache_beam.transforms.window import FixedWindows
 
 from classifiers.aliases import Alias
-from classifiers.base import ClipInput, Signal, SignalHandler
+from classifiers.base import SignalHandler
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.explicit import ExplicitBackend, ExplicitHandler
-from classifiers.faces import FaceHandler, Gallery
+from classifiers.faces import FaceHandler
 from classifiers.reference_index import Reference
-from clipguard.config import MediaLimits, Settings
-from clipguard.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
+from clipguard.core.config import MediaLimits, Settings
+from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
+from clipguard.core.people import Gallery
+from clipguard.core.signals import ClipInput, Signal
+from media.sampling import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
 from pipelines import metrics
-from pipelines.media import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
+from policies.consent import permits
 from policies.engine import Policy, decide
 from registry.claims import ClaimStore
 from registry.db import engine_for
@@ -113,7 +116,8 @@ class LoadMedia(beam.DoFn):
 
 
 class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
-    """Adapts a SignalHandler to ClipWork: readable clips are scored, the rest pass through."""
+    """A SignalHandler as Beam's `ModelHandler` over ClipWork: readable clips are scored as one
+    batch, the rest pass through, and every clip records the model that judged it."""
 
     def __init__(self, handler: SignalHandler):
         super().__init__()
@@ -125,8 +129,8 @@ class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
     def run_inference(self, batch: Sequence[ClipWork], model: Any,
                       inference_args: dict[str, Any] | None = None) -> Iterable[PredictionResult]:
         readable = [w for w in batch if w.clip is not None]
-        scored = self.handler.run_inference([ClipInput(w.event, w.clip) for w in readable], model)
-        signals = {id(w): r.inference for w, r in zip(readable, scored, strict=True)}
+        scored = self.handler.score_isolated(model, [ClipInput(w.event, w.clip) for w in readable])
+        signals = {id(w): signal for w, signal in zip(readable, scored, strict=True)}
         name = self.handler.name
         model_name, version = self.handler.identify(model)
         for work in batch:
@@ -221,7 +225,7 @@ def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[Signal
     """The signal families the gate runs, in the order the chain applies them."""
     return [CharacterHandler(ClaimCatalog(settings.database_url), clip_model_dir=settings.clip_model_dir,
                              max_batch_size=max_batch_size),
-            FaceHandler(FaceGalleries(settings.database_url), settings.face_model_dir,
+            FaceHandler(FaceGalleries(settings.database_url), permits, settings.face_model_dir,
                         max_batch_size=max_batch_size),
             ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
                             max_batch_size=max_batch_size)]

@@ -28,16 +28,17 @@ import numpy as np
 from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
+from bus.publish import DecisionPublisher
 from classifiers import orb
-from classifiers.base import Signal
 from classifiers.characters import frame_finding
 from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, person_findings
 from classifiers.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
-from clipguard.config import MediaLimits, Settings
-from clipguard.contracts import Decision, Reason, isoformat, utcnow
-from clipguard.publish import DecisionPublisher
+from clipguard.core.config import MediaLimits, Settings
+from clipguard.core.contracts import Decision, Reason, isoformat, utcnow
+from clipguard.core.signals import Signal
+from media.sampling import MediaError, resolve_media, sample_frames
 from pipelines.gate import pipeline_options
-from pipelines.media import MediaError, resolve_media, sample_frames
+from policies.consent import permits
 from policies.engine import Policy, character_rule, face_rule, load_policy
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
@@ -175,7 +176,7 @@ class MatchCameo(beam.DoFn):
         index = self._gallery(version)
         findings = [f for person in features.get("people", [])
                     for f in person_findings(index, name, np.asarray(person["embedding"], np.float32), creator, (),
-                                             {k: v for k, v in person.items() if k != "embedding"})]
+                                             {k: v for k, v in person.items() if k != "embedding"}, permits)]
         signal = Signal("faces", name, version, ok=True, findings=tuple(findings))
         hits = [r for verdict, r in face_rule(signal, self._policy.signals["faces"], self._policy.label, {})
                 if verdict == "block"]

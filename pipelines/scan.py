@@ -14,10 +14,10 @@ from pathlib import Path
 
 import apache_beam as beam
 
-from clipguard.config import Settings
-from clipguard.contracts import ClipGenerated, isoformat, utcnow
+from clipguard.core.config import Settings
+from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
+from media.sampling import uri_path
 from pipelines.gate import pipeline_options
-from pipelines.media import uri_path
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from policies.engine import load_policy
 from registry.db import migrate

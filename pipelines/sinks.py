@@ -17,11 +17,11 @@ import apache_beam as beam
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
-from clipguard.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
-from clipguard.contracts import Decision, parse_timestamp
+from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
+from clipguard.core.contracts import Decision, parse_timestamp
+from media.sampling import thumbnail_jpeg
 from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
-from pipelines.media import thumbnail_jpeg
 from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for

@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from classifiers.base import Signal
-from clipguard.contracts import VERDICTS, Reason, Verdict, strongest
+from clipguard.core.contracts import VERDICTS, Reason, Verdict, strongest
+from clipguard.core.signals import Signal
 
 
 class PolicyError(ValueError):

@@ -20,7 +20,7 @@ from great_expectations.data_context.types.base import ProgressBarsConfig
 from great_expectations.expectations import Expectation
 from sqlalchemy.engine import make_url
 
-from clipguard.config import Settings
+from clipguard.core.config import Settings
 from quality import suites
 from quality.batches import claim_citation_table, decision_table, event_table, read_json_lines
 from registry.alerts import Alert, AlertStore

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from clipguard.contracts import ContractError, parse_timestamp
+from clipguard.core.contracts import ContractError, parse_timestamp
 
 EVENT_COLUMNS = ["clip_id", "creator_id", "media_uri", "created_at", "created_at_parsed", "created_at_age_s",
                  "prompt_length", "has_cameo"]

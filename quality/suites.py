@@ -10,7 +10,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.expectations import Expectation
 
-from clipguard.contracts import ID_PATTERN, MAX_PROMPT_CHARS, VERDICTS
+from clipguard.core.contracts import ID_PATTERN, MAX_PROMPT_CHARS, VERDICTS
 
 ALLOWED_SCHEMES = ("file",)
 CLOCK_SKEW_S = 60.0

@@ -18,10 +18,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import check_id, utcnow
+from clipguard.core.contracts import check_id, utcnow
+from clipguard.core.vocab import Role, words
 from registry.models import AccountRow, ApiTokenRow, LoginFailureRow, SessionRow
 
-ROLES = ("platform", "rights_holder", "cameo_owner", "analyst", "admin")
+ROLES = words(Role)
 # What each role may ever do. A token carries a subset; a route names the one scope it needs.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     "platform": frozenset({"decisions:read", "disputes:write", "mutuals:write"}),

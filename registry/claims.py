@@ -12,11 +12,12 @@ from typing import Any
 from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
-from classifiers.reference_index import Reference
-from clipguard.contracts import utcnow
+from clipguard.core.claims import Reference
+from clipguard.core.contracts import utcnow
+from clipguard.core.vocab import ClaimAction, words
 from registry.models import ClaimEventRow, ClaimMatchRow, ClaimReferenceRow, ClaimRow
 
-CLAIM_ACTIONS = ("review", "block", "takedown")
+CLAIM_ACTIONS = words(ClaimAction)
 
 
 class ClaimNotFound(LookupError):

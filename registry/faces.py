@@ -13,11 +13,9 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from classifiers.faces import PERMISSIONS, Gallery, Grant, Subject
-from clipguard.contracts import utcnow
+from clipguard.core.contracts import utcnow
+from clipguard.core.people import PERMISSIONS, REVOKED, Gallery, Grant, Subject
 from registry.models import CameoEventRow, CameoRow, FaceEmbeddingRow, FaceSightingRow, FigureRow, MutualRow
-
-REVOKED = "revoked"
 
 
 class SubjectNotFound(LookupError):

@@ -19,11 +19,12 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import Decision, Reason, isoformat, parse_timestamp, utcnow
-from policies.queue import SLA, item_severity
+from clipguard.core.contracts import Decision, Reason, isoformat, parse_timestamp, utcnow
+from clipguard.core.triage import SLA, item_severity
+from clipguard.core.vocab import AnalystAction, words
 from registry.models import AuditRow, ClipRow, DecisionHistoryRow, DecisionRow, ReviewItemRow
 
-ANALYST_ACTIONS = ("allow", "block", "takedown")
+ANALYST_ACTIONS = words(AnalystAction)
 DISPUTABLE = ("block", "takedown")
 CLAIM_HOLD = dt.timedelta(minutes=15)
 MAX_NOTE_CHARS = 4000

@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import Decision, parse_timestamp
+from clipguard.core.contracts import Decision, parse_timestamp
 from registry.models import (
     ClipRow,
     ClipSignalRow,

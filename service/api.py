@@ -8,7 +8,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
-from clipguard.contracts import ID_PATTERN
+from clipguard.core.contracts import ID_PATTERN
+from clipguard.core.vocab import AnalystAction, ItemKind
 from registry.accounts import Principal
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
@@ -19,7 +20,7 @@ ClipId = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
 
 
 class ActionIn(BaseModel):
-    action: Literal["allow", "block", "takedown", "escalate"]
+    action: AnalystAction | Literal["escalate"]
     note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
 
 
@@ -32,7 +33,7 @@ class DisputeIn(BaseModel):
 @router.get("/reviews")
 def list_reviews(svc: Svc, _: Annotated[Principal, api_scope("reviews:read")],
                  status: Literal["pending", "open", "claimed", "done"] = "pending",
-                 kind: Literal["review", "removal_request", "dispute"] | None = None) -> list[dict[str, Any]]:
+                 kind: ItemKind | None = None) -> list[dict[str, Any]]:
     return [i.to_dict() for i in svc.queue.items(status, kind)]
 
 

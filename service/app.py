@@ -14,10 +14,9 @@ from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse,
 from kafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from clipguard.config import Settings
-from clipguard.contracts import Decision
-from clipguard.publish import DecisionPublisher
-from clipguard.references import configured_embedder
+from bus.publish import DecisionPublisher
+from clipguard.core.config import Settings
+from clipguard.core.contracts import Decision
 from policies.engine import load_policy
 from registry.accounts import AccountStore, Principal
 from registry.alerts import AlertStore
@@ -29,6 +28,7 @@ from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
 from service.metrics import HttpMetrics, exposition
+from usecases.references import configured_embedder
 
 log = logging.getLogger("clipguard.service")
 PRUNE_EVERY_S = 3600.0

@@ -14,8 +14,8 @@ from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy import Engine
 
 from classifiers.embeddings import ClipEmbedder
-from clipguard.config import Settings
-from clipguard.contracts import Decision
+from clipguard.core.config import Settings
+from clipguard.core.contracts import Decision
 from policies.engine import Policy
 from registry.accounts import AccountStore, AuthError, Principal
 from registry.alerts import AlertStore

@@ -4,17 +4,18 @@ sees only that holder's claims; anyone else's claim answers 404, as a missing on
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 
 from classifiers.aliases import check_aliases, parse_alias
-from clipguard.references import build_references
-from clipguard.uploads import BadUpload
+from clipguard.core.vocab import ClaimAction
+from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
 from service.uploads import read_uploads, start_retroscan
+from usecases.references import build_references
 
 router = APIRouter(prefix="/v1/claims")
 Svc = Annotated[Services, Depends(services)]
@@ -26,7 +27,7 @@ T = TypeVar("T")
 async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write")],
                      title: Annotated[str, Form(min_length=1, max_length=256)],
                      reference: Annotated[list[UploadFile], File(description="Images or clips of the work")],
-                     action: Annotated[Literal["block", "takedown", "review"], Form()] = "block",
+                     action: Annotated[ClaimAction, Form()] = ClaimAction.BLOCK,
                      alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
     """File a claim. A `takedown` claim also starts a retroscan of published clips."""
     files = await read_uploads(reference, MAX_REFERENCES, "reference")

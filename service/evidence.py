@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-from clipguard.contracts import thumbnail_ref
+from clipguard.core.contracts import thumbnail_ref
 from policies.engine import Policy, character_measure, explicit_limits, face_measure
 
 

@@ -8,26 +8,26 @@ a retroscan of published clips in its own process, as a takedown claim does.
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from classifiers.faces import FaceBackend, configured_backend
-from clipguard.contracts import ID_PATTERN
-from clipguard.enrolment import enrol_faces
-from clipguard.uploads import BadUpload
+from clipguard.core.contracts import ID_PATTERN
+from clipguard.core.vocab import Permission
+from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import REVOKED, SubjectNotFound
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
 from service.uploads import read_uploads, start_retroscan
+from usecases.enrolment import enrol_faces
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
 UserId = Annotated[str, PathParam(pattern=ID_PATTERN.pattern)]
-Permission = Literal["only_me", "approved", "mutuals", "everyone"]
 MAX_PHOTOS = 10
 T = TypeVar("T")
 

@@ -6,7 +6,7 @@ import sys
 
 from fastapi import HTTPException, UploadFile
 
-from clipguard.uploads import MAX_UPLOAD_BYTES, Upload
+from media.uploads import MAX_UPLOAD_BYTES, Upload
 from service.auth import Services
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from clipguard.contracts import ClipGenerated, Decision, Reason
+from clipguard.core.contracts import ClipGenerated, Decision, Reason
 from fixtures.clips import image
-from pipelines.media import thumbnail_jpeg
+from media.sampling import thumbnail_jpeg
 from registry.store import DecidedClip, StoredFrame
 
 AT = "2026-11-21T10:00:00.000Z"

@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from clipguard.broker import ensure_topics, free_port, start_broker
-from clipguard.config import Settings
+from clipguard.app.broker import ensure_topics, free_port, start_broker
+from clipguard.core.config import Settings
 from fixtures.clips import write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from registry.db import migrate
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-from clipguard.config import GATE_GROUP, TOPIC_CLIPS
-from clipguard.contracts import ClipGenerated
+from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
+from clipguard.core.contracts import ClipGenerated
 from pipelines.kafka_io import topic_partitions
 
 

@@ -3,13 +3,13 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler, LiveIndex, hash_frame
 from classifiers.reference_index import PdqIndex, PhashIndex, Reference
-from clipguard.config import MediaLimits
-from clipguard.contracts import ClipGenerated
+from clipguard.core.config import MediaLimits
+from clipguard.core.contracts import ClipGenerated
+from clipguard.core.signals import ClipInput
 from fixtures.clips import image
-from pipelines.media import Frame, SampledClip, sample_frames
+from media.sampling import Frame, SampledClip, sample_frames
 
 CAT = hash_frame(image("chelsea"))
 REF = Reference("ref-1", "claim-1", "Chelsea", "block", CAT.pdq, CAT.phash)
@@ -73,9 +73,8 @@ def test_the_live_index_is_rebuilt_only_when_the_catalog_changes():
 def test_the_handler_reports_evidence_and_keeps_frame_hashes(clips_dir: Path):
     handler = CharacterHandler(lambda: Catalog([REF]))
     model = handler.load_model()
-    results = list(handler.run_inference([clip_input(clips_dir, "cat-character"),
-                                          clip_input(clips_dir, "coffee-pan")], model))
-    cat, coffee = (r.inference for r in results)
+    cat, coffee = handler.score_isolated(model, [clip_input(clips_dir, "cat-character"),
+                                                 clip_input(clips_dir, "coffee-pan")])
     assert cat.ok and cat.findings and cat.findings[0].evidence["claim_id"] == "claim-1"
     assert coffee.ok and not [f for f in coffee.findings if f.evidence.get("distance", 99) <= 31]
     assert len(coffee.features["frames"]) == 4 and coffee.elapsed_ms > 0
@@ -85,8 +84,7 @@ def test_a_clip_that_breaks_the_handler_fails_alone(clips_dir: Path):
     handler = CharacterHandler(lambda: Catalog([REF]))
     good = clip_input(clips_dir, "coffee-pan")
     unhashable = SampledClip((Frame(0, 0.0, False, rgb=np.zeros((0, 0, 3), dtype=np.uint8)),), 0.0, 0, 0, 1)
-    results = [r.inference for r in handler.run_inference([good, ClipInput(good.event, unhashable)],
-                                                          handler.load_model())]
+    results = handler.score_isolated(handler.load_model(), [good, ClipInput(good.event, unhashable)])
     assert results[0].ok
     assert not results[1].ok and results[1].error
 

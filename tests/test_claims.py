@@ -13,17 +13,16 @@ from PIL import Image
 
 from classifiers import orb
 from classifiers.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
-from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.reference_index import Reference, hash_frame
-from clipguard.config import MediaLimits, Settings
-from clipguard.contracts import ClipGenerated
-from clipguard.references import build_references
-from clipguard.uploads import BadUpload, Upload
+from clipguard.core.config import MediaLimits, Settings
+from clipguard.core.contracts import ClipGenerated
+from clipguard.core.signals import ClipInput
 from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS, on_background
+from media.sampling import Frame, SampledClip
+from media.uploads import BadUpload, Upload
 from pipelines.kafka_io import read_decisions
-from pipelines.media import Frame, SampledClip
 from pipelines.moderate import ClaimCatalog
 from pipelines.retroscan import run_retroscan
 from policies.engine import character_rule, load_policy
@@ -32,6 +31,7 @@ from registry.db import engine_for
 from registry.store import DecisionStore
 from tests.builders import decided, decision
 from tests.conftest import clipguard
+from usecases.references import build_references
 
 POLICY = load_policy()
 CAT_REFS = build_references([png_file("chelsea.png", "chelsea")], MediaLimits())

@@ -11,7 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from classifiers.characters import hash_frame
-from clipguard.config import Settings
+from clipguard.core.config import Settings
 from fixtures.clips import image, png_file
 from fixtures.edits import EDITS
 from pipelines.kafka_io import read_decisions

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from clipguard.config import Settings
+from clipguard.core.config import Settings
 from registry.db import engine_for
 from registry.store import DecisionStore
 from tests.conftest import DemoRun, clipguard

@@ -10,19 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.base import ClipInput
 from classifiers.characters import Catalog, CharacterHandler
 from classifiers.embeddings import ClipEmbedder
 from classifiers.reference_index import Reference
-from clipguard.config import MediaLimits, Settings
-from clipguard.contracts import ClipGenerated
-from clipguard.references import build_references
+from clipguard.core.config import MediaLimits, Settings
+from clipguard.core.contracts import ClipGenerated
+from clipguard.core.signals import ClipInput
 from fixtures.clips import image, png_file
-from pipelines.media import Frame, SampledClip
+from media.sampling import Frame, SampledClip
 from policies.engine import character_rule, load_policy
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from tests.conftest import clipguard
+from usecases.references import build_references
 
 
 def _byte_characters() -> list[str]:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from clipguard.config import Settings
+from clipguard.core.config import Settings
 
 
 def test_defaults_come_from_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):

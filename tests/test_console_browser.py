@@ -21,12 +21,12 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from classifiers.characters import hash_frame
-from clipguard.broker import free_port
-from clipguard.config import Settings
-from clipguard.contracts import Decision, Reason
+from clipguard.app.broker import free_port
+from clipguard.core.config import Settings
+from clipguard.core.contracts import Decision, Reason
 from fixtures.clips import image
+from media.sampling import thumbnail_jpeg
 from pipelines.kafka_io import read_decisions
-from pipelines.media import thumbnail_jpeg
 from registry.claims import ClaimStore, NewReference
 from registry.db import migrate
 from registry.store import DecisionStore

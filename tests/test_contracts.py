@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from clipguard.contracts import (
+from clipguard.core.contracts import (
     ContractError,
     DeadLetter,
     Decision,

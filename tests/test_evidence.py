@@ -7,8 +7,8 @@ from dataclasses import replace
 
 from fastapi.testclient import TestClient
 
-from clipguard.config import Settings
-from clipguard.contracts import Decision, Reason
+from clipguard.core.config import Settings
+from clipguard.core.contracts import Decision, Reason
 from policies.engine import load_policy
 from service.app import create_app
 from service.evidence import evidence_view

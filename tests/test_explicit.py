@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.base import ClipInput, Signal
 from classifiers.explicit import (
     ExplicitBackend,
     ExplicitHandler,
@@ -17,9 +16,10 @@ from classifiers.explicit import (
     TransformersClassifier,
     open_nsfw_inputs,
 )
-from clipguard.contracts import ClipGenerated
+from clipguard.core.contracts import ClipGenerated
+from clipguard.core.signals import ClipInput, Signal
 from fixtures.clips import image
-from pipelines.media import Frame, SampledClip
+from media.sampling import Frame, SampledClip
 from policies.engine import PolicyError, decide, load_policy
 
 # open_nsfw P(nsfw) for scikit-image's sample images through our preprocessing, recorded
@@ -104,7 +104,7 @@ def test_the_handler_scores_a_batch_in_one_pass_and_aggregates_per_clip():
 
 def explicit_signal(topk: float, peak: float) -> dict[str, Signal]:
     evidence = {"score_max": peak, "score_topk_mean": topk, "k": 3, "frame": 24, "t": 1.0}
-    from classifiers.base import Finding
+    from clipguard.core.signals import Finding
 
     return {"explicit": Signal("explicit", "open_nsfw", "v", ok=True, findings=(Finding("x", peak, evidence),))}
 

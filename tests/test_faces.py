@@ -14,30 +14,28 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from classifiers.base import ClipInput, Finding, Signal
 from classifiers.faces import (
     Detection,
     DlibBackend,
     ExactFaceIndex,
     FaceHandler,
-    Gallery,
-    Grant,
     HnswFaceIndex,
-    Subject,
     link_tracks,
     people,
     see_people,
 )
-from clipguard.config import MediaLimits, Settings
-from clipguard.contracts import ClipGenerated, Decision
-from clipguard.enrolment import enrol_faces
-from clipguard.uploads import BadUpload, Upload
+from clipguard.core.config import MediaLimits, Settings
+from clipguard.core.contracts import ClipGenerated, Decision
+from clipguard.core.people import Gallery, Grant, Subject
+from clipguard.core.signals import ClipInput, Finding, Signal
 from fixtures.clips import image, write_frames
 from fixtures.edits import EDITS, on_background
 from fixtures.faces import face_photo, photo_file
+from media.sampling import sample_frames
+from media.uploads import BadUpload, Upload
 from pipelines.kafka_io import read_decisions
-from pipelines.media import sample_frames
 from pipelines.retroscan import run_cameo_retroscan
+from policies.consent import permits
 from policies.engine import PolicyError, decide, face_rule, load_policy
 from registry.db import migrate
 from registry.faces import REVOKED, FaceStore, Sighting
@@ -45,6 +43,7 @@ from registry.store import DecidedClip, DecisionStore
 from service.app import create_app
 from tests.builders import decision
 from tests.conftest import clipguard
+from usecases.enrolment import enrol_faces
 
 POLICY = load_policy()
 BACKEND = DlibBackend()
@@ -65,13 +64,13 @@ def enrolled(person: str, edit: str | None = None) -> list:
 # --- pieces -------------------------------------------------------------------------------------
 
 def test_permissions_follow_the_owners_choice():
-    assert Grant("only_me").permits("ana", "ana") and not Grant("only_me").permits("ana", "bob")
-    assert Grant("approved", frozenset({"bob"})).permits("ana", "bob")
-    assert not Grant("approved", frozenset({"bob"})).permits("ana", "carl")
-    assert Grant("mutuals", mutuals=frozenset({"carl"})).permits("ana", "carl")
-    assert not Grant("mutuals", mutuals=frozenset({"carl"})).permits("ana", "bob")
-    assert Grant("everyone").permits("ana", "anyone")
-    assert not Grant(REVOKED, frozenset({"bob"})).permits("ana", "bob")
+    assert permits(Grant("only_me"), "ana", "ana") and not permits(Grant("only_me"), "ana", "bob")
+    assert permits(Grant("approved", frozenset({"bob"})), "ana", "bob")
+    assert not permits(Grant("approved", frozenset({"bob"})), "ana", "carl")
+    assert permits(Grant("mutuals", mutuals=frozenset({"carl"})), "ana", "carl")
+    assert not permits(Grant("mutuals", mutuals=frozenset({"carl"})), "ana", "bob")
+    assert permits(Grant("everyone"), "ana", "anyone")
+    assert not permits(Grant(REVOKED, frozenset({"bob"})), "ana", "bob")
 
 
 def test_detections_link_into_tracks_and_tracks_of_one_person_merge():
@@ -154,7 +153,7 @@ def test_an_unknown_face_model_is_reviewed_and_inconsistent_bars_are_refused(tmp
 # --- the signal on real clips -------------------------------------------------------------------
 
 def score(tmp_path: Path, gallery: Gallery, rgb: np.ndarray, creator: str, cameos: tuple[str, ...] = ()) -> Signal:
-    handler = FaceHandler(lambda model: gallery)
+    handler = FaceHandler(lambda model: gallery, permits)
     model = handler.load_model()
     path = clip_of(tmp_path, "probe", rgb)
     event = ClipGenerated("probe", creator, path.as_uri(), AT, cameo_ids=cameos)
@@ -293,7 +292,7 @@ def test_the_insightface_backend_loads_detects_aligns_and_embeds(tmp_path: Path)
     from tests.insightface_standins import model_dir
 
     weights = model_dir(tmp_path / "insightface")
-    handler = FaceHandler(lambda model: gallery, weights)
+    handler = FaceHandler(lambda model: gallery, permits, weights)
     model = handler.load_model()
     backend = model.backend
     assert handler.identify(model) == ("insightface", backend.version) and backend.version.startswith("insightface/")

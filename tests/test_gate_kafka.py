@@ -14,10 +14,9 @@ from pathlib import Path
 import pytest
 
 from classifiers.characters import REFRESH_S
-from clipguard.broker import free_port
-from clipguard.config import Settings
-from clipguard.demo import start_gate
-from clipguard.references import build_references
+from clipguard.app.broker import free_port
+from clipguard.app.demo import start_gate
+from clipguard.core.config import Settings
 from fixtures.clips import png_file
 from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.claims import ClaimStore
@@ -25,6 +24,7 @@ from registry.db import engine_for
 from registry.review import ReviewQueue
 from registry.store import DecisionStore
 from tests.gate_helpers import await_committed, clip_event, publish, scrape
+from usecases.references import build_references
 
 
 @pytest.fixture

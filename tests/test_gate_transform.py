@@ -12,12 +12,13 @@ from apache_beam.testing.util import assert_that, equal_to
 from classifiers.characters import CharacterHandler, hash_frame
 from classifiers.explicit import ExplicitHandler
 from classifiers.faces import FaceHandler
-from clipguard.config import Settings
-from clipguard.contracts import ClipGenerated
+from clipguard.core.config import Settings
+from clipguard.core.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
 from pipelines.moderate import ClaimCatalog, ClipWork, Decided, FaceGalleries, Moderate, default_handlers
+from policies.consent import permits
 from policies.engine import load_policy
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
@@ -87,7 +88,7 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     uri = (clips_dir / "coffee-pan.mp4").as_uri()
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
-                FaceHandler(FaceGalleries(settings.database_url)), ExplicitHandler()]
+                FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler()]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)

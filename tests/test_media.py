@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from clipguard.config import MediaLimits
-from pipelines.media import MediaError, check_declared_size, resolve_media, sample_frames
+from clipguard.core.config import MediaLimits
+from media.sampling import MediaError, check_declared_size, resolve_media, sample_frames
 
 LIMITS = MediaLimits()
 

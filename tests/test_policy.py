@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.base import Finding, Signal
+from clipguard.core.signals import Finding, Signal
 from policies.engine import PolicyError, decide, load_policy
 
 # The character rule on its own: the packaged policy also requires explicit.

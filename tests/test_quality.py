@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from clipguard.config import Settings
+from clipguard.core.config import Settings
 from quality import suites
 from quality.audit import CLAIM_REFERENCES_SQL, Validator
 from quality.batches import claim_citation_table, decision_table, event_table

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from clipguard.contracts import Decision
+from clipguard.core.contracts import Decision
 from registry.db import engine_for
 from registry.models import ReviewItemRow
 from registry.review import AuditLog, NotFound, QueueError, ReviewQueue

@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from kafka.errors import KafkaTimeoutError
 from prometheus_client.parser import text_string_to_metric_families
 
-from clipguard.config import Settings
-from clipguard.contracts import Decision
+from clipguard.core.config import Settings
+from clipguard.core.contracts import Decision
 from registry.accounts import ROLE_SCOPES, ROLES
 from service.app import create_app
 from tests.builders import decided, decision

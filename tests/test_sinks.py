@@ -5,7 +5,7 @@ import pytest
 from kafka.errors import KafkaTimeoutError
 from prometheus_client import REGISTRY
 
-from clipguard.contracts import ClipGenerated, Decision
+from clipguard.core.contracts import ClipGenerated, Decision
 from pipelines.moderate import Decided
 from pipelines.sinks import WriteOutcomes
 

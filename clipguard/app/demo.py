@@ -17,12 +17,10 @@ import click
 from kafka import KafkaProducer
 
 from classifiers.faces import configured_backend
-from clipguard.broker import ensure_topics, start_broker
-from clipguard.config import TOPIC_CLIPS, Settings
-from clipguard.contracts import ClipGenerated, isoformat, utcnow
-from clipguard.enrolment import enrol_faces
-from clipguard.references import build_references, configured_embedder
-from clipguard.report import write_report
+from clipguard.app.broker import ensure_topics, start_broker
+from clipguard.app.report import write_report
+from clipguard.core.config import TOPIC_CLIPS, Settings
+from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
 from fixtures.clips import (
     DEMO_CLIPS,
     png_file,
@@ -39,6 +37,8 @@ from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.faces import FaceStore
 from registry.review import ReviewQueue
+from usecases.enrolment import enrol_faces
+from usecases.references import build_references, configured_embedder
 
 DEMO_CREATOR = "demo-creator"
 DEMO_HOLDER = "demo-studio"

@@ -6,9 +6,9 @@ exactly one face, large enough to identify; otherwise the whole enrolment is ref
 from __future__ import annotations
 
 from classifiers.faces import FaceBackend, see_people
-from clipguard.config import MediaLimits
-from clipguard.uploads import BadUpload, Upload, read_media
-from pipelines.media import thumbnail_jpeg
+from clipguard.core.config import MediaLimits
+from media.sampling import thumbnail_jpeg
+from media.uploads import BadUpload, Upload, read_media
 from registry.faces import NewFace
 
 # Smaller faces enrol blurry embeddings that match strangers; ask for a closer photo instead.

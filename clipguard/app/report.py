@@ -9,8 +9,8 @@ from pathlib import Path
 from jinja2 import Environment, PackageLoader, select_autoescape
 from PIL import Image
 
-from clipguard.config import MediaLimits
-from pipelines.media import MediaError, sample_frames
+from clipguard.core.config import MediaLimits
+from media.sampling import MediaError, sample_frames
 
 THUMB_WIDTH = 160
 
@@ -34,7 +34,7 @@ def thumbnails(path: Path, limits: MediaLimits) -> list[dict]:
 
 def write_report(out: Path, decisions: dict[str, dict], dead: list[dict], media: dict[str, Path],
                  limits: MediaLimits) -> Path:
-    env = Environment(loader=PackageLoader("clipguard"), autoescape=select_autoescape())
+    env = Environment(loader=PackageLoader("clipguard.app"), autoescape=select_autoescape())
     clips = []
     for clip_id, decision in sorted(decisions.items()):
         flagged = {r["evidence"].get("frame") for r in decision["reasons"]}

@@ -7,8 +7,8 @@ import threading
 
 from kafka import KafkaProducer
 
-from clipguard.config import TOPIC_DECISIONS
-from clipguard.contracts import Decision
+from clipguard.core.config import TOPIC_DECISIONS
+from clipguard.core.contracts import Decision
 
 SEND_TIMEOUT_S = 10.0
 

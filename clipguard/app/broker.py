@@ -14,7 +14,7 @@ from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
-from clipguard.config import TOPICS
+from clipguard.core.config import TOPICS
 
 PARTITIONS = 3
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -17,15 +16,8 @@ import av
 import numpy as np
 from PIL import Image
 
-from clipguard.config import MediaLimits
-
-
-class MediaError(Exception):
-    """The clip's media could not be used. `code` is stable, the message says why."""
-
-    def __init__(self, code: str, message: str):
-        super().__init__(message)
-        self.code = code
+from clipguard.core.config import MediaLimits
+from clipguard.core.media import Frame, MediaError, SampledClip
 
 
 def uri_path(uri: str) -> str:
@@ -49,23 +41,6 @@ def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:
         if real.is_relative_to(os.path.realpath(root)):
             return real
     raise MediaError("media_outside_roots", f"{raw[:200]} is outside the media roots")
-
-
-@dataclass(frozen=True)
-class Frame:
-    index: int          # frame number in the stream (from its timestamp)
-    t: float            # seconds from the start
-    cut: bool           # first frame after a scene cut
-    rgb: np.ndarray     # HxWx3 uint8, longest side at most MediaLimits.frame_max_side
-
-
-@dataclass(frozen=True)
-class SampledClip:
-    frames: tuple[Frame, ...]
-    duration_s: float
-    width: int
-    height: int
-    decoded_frames: int     # how many frames were actually decoded (fewer with reference_frames_only)
 
 
 def check_size(path: Path, limits: MediaLimits) -> None:

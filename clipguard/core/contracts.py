@@ -11,18 +11,18 @@ import datetime as dt
 import json
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 from urllib.parse import quote
+
+from clipguard.core.vocab import Source, Verdict, words
 
 CLIP_GENERATED = "clip.generated/1"
 DECISION = "moderation.decision/1"
 DEADLETTER = "moderation.deadletter/1"
 
-Verdict = Literal["allow", "review", "block", "takedown"]
 # Precedence: a later entry beats an earlier one when reasons disagree.
-VERDICTS: tuple[Verdict, ...] = ("allow", "review", "block", "takedown")
-# owner: a person seen in the clip asked for its removal (a cameo owner's removal request).
-SOURCES = ("gate", "retroscan", "analyst", "owner")
+VERDICTS = words(Verdict)
+SOURCES = words(Source)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 MAX_EVENT_BYTES = 1 << 20

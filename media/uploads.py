@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from clipguard.config import MediaLimits
-from pipelines.media import MediaError, sample_frames
+from clipguard.core.config import MediaLimits
+from media.sampling import MediaError, sample_frames
 
 MAX_UPLOAD_BYTES = 64 << 20
 MAX_UPLOAD_PIXELS = 40_000_000

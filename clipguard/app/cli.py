@@ -12,7 +12,8 @@ from typing import Any
 
 import click
 
-from clipguard.config import Settings
+from clipguard.core.config import Settings
+from clipguard.core.vocab import ClaimAction, Permission, words
 
 # Failures a user can fix. Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
@@ -51,7 +52,7 @@ def cli() -> None:
 @user_errors
 def broker() -> None:
     """Start the embedded Kafka broker on KAFKA_BOOTSTRAP and create the topics."""
-    from clipguard.broker import ensure_topics, start_broker
+    from clipguard.app.broker import ensure_topics, start_broker
 
     settings = Settings.from_env()
     proc = start_broker(settings.kafka_bootstrap)
@@ -106,7 +107,7 @@ def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tupl
     """Moderate local files with the gate's transforms, without Kafka."""
     import json
 
-    from clipguard.contracts import check_id
+    from clipguard.core.contracts import check_id
 
     for path in paths:
         if not path.is_file():
@@ -135,7 +136,7 @@ def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tupl
 @user_errors
 def demo(timeout: float) -> None:
     """The main job end to end on the embedded defaults: broker, seed, publish, gate, report."""
-    from clipguard.demo import run_demo
+    from clipguard.app.demo import run_demo
 
     run_demo(Settings.from_env(), timeout_s=timeout)
 
@@ -204,14 +205,14 @@ def claims() -> None:
 @click.option("--alias", "aliases", multiple=True, help="Another name, as TEXT or TEXT@LANG; repeatable.")
 @click.option("--reference", "references", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="An image or clip; repeatable.")
-@click.option("--action", type=click.Choice(["block", "takedown", "review"]), default="block", show_default=True)
+@click.option("--action", type=click.Choice(words(ClaimAction)), default="block", show_default=True)
 @user_errors
 def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tuple[Path, ...], action: str) -> None:
     """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
     from classifiers.aliases import check_aliases, parse_alias
-    from clipguard.contracts import check_id
-    from clipguard.references import build_references, configured_embedder
-    from clipguard.uploads import Upload
+    from clipguard.core.contracts import check_id
+    from media.uploads import Upload
+    from usecases.references import build_references, configured_embedder
 
     check_id(holder, "--holder")
     parsed = [parse_alias(a) for a in aliases]
@@ -308,7 +309,7 @@ def figures() -> None:
 @user_errors
 def figures_add(name: str, photos: tuple[Path, ...], cameo_user: str | None) -> None:
     """Add a public figure from one or more photos; prints their id."""
-    from clipguard.contracts import check_id
+    from clipguard.core.contracts import check_id
 
     if cameo_user is not None:
         check_id(cameo_user, "--cameo")
@@ -339,12 +340,12 @@ def cameos() -> None:
 @click.option("--photo", "photos", multiple=True, required=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A photo of them alone, or a short clip; repeatable.")
-@click.option("--permission", type=click.Choice(["only_me", "approved", "mutuals", "everyone"]), required=True)
+@click.option("--permission", type=click.Choice(words(Permission)), required=True)
 @click.option("--allow", "allowed", multiple=True, help="With approved: a creator they approve; repeatable.")
 @user_errors
 def cameos_enroll(user_id: str, photos: tuple[Path, ...], permission: str, allowed: tuple[str, ...]) -> None:
     """Enrol (or re-enrol) a cameo owner's face with a permission."""
-    from clipguard.contracts import check_id
+    from clipguard.core.contracts import check_id
 
     check_id(user_id, "--user")
     for creator in allowed:
@@ -358,7 +359,7 @@ def cameos_enroll(user_id: str, photos: tuple[Path, ...], permission: str, allow
 @click.option("--user", "user_id", required=True)
 @click.option("--allow", "allowed", multiple=True, help="A creator to approve; repeatable.")
 @click.option("--disallow", "disallowed", multiple=True, help="A creator to stop approving; repeatable.")
-@click.option("--permission", type=click.Choice(["only_me", "approved", "mutuals", "everyone"]), default=None,
+@click.option("--permission", type=click.Choice(words(Permission)), default=None,
               help="A new permission level (default: approved when --allow is given, else unchanged).")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
 @user_errors
@@ -412,8 +413,8 @@ def _faces(settings: Settings):
 
 def _enrolled(settings: Settings, photos: tuple[Path, ...]) -> list:
     from classifiers.faces import configured_backend
-    from clipguard.enrolment import enrol_faces
-    from clipguard.uploads import Upload
+    from media.uploads import Upload
+    from usecases.enrolment import enrol_faces
 
     return enrol_faces([Upload(p.name, p.read_bytes()) for p in photos], settings.media,
                        configured_backend(settings.face_model_dir))

@@ -13,9 +13,9 @@ import numpy as np
 from classifiers import orb
 from classifiers.characters import hash_frame
 from classifiers.embeddings import ClipEmbedder, to_bytes
-from clipguard.config import MediaLimits, Settings
-from clipguard.uploads import BadUpload, Upload, read_media
-from pipelines.media import thumbnail_jpeg
+from clipguard.core.config import MediaLimits, Settings
+from media.sampling import thumbnail_jpeg
+from media.uploads import BadUpload, Upload, read_media
 from registry.claims import NewReference
 
 

@@ -1,0 +1,1 @@
+"""Messaging adapters: decisions published to Kafka one at a time."""

@@ -1,0 +1,1 @@
+"""The outermost layer: the `clipguard` command, the demo and its report, the broker launcher."""

@@ -1,0 +1,33 @@
+"""What a decoded clip is, for every layer that reads one: the decoder in `media/` makes it,
+the classifiers score it, the pipelines carry it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class MediaError(Exception):
+    """The clip's media could not be used. `code` is stable, the message says why."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int          # frame number in the stream (from its timestamp)
+    t: float            # seconds from the start
+    cut: bool           # first frame after a scene cut
+    rgb: np.ndarray     # HxWx3 uint8, longest side at most MediaLimits.frame_max_side
+
+
+@dataclass(frozen=True)
+class SampledClip:
+    frames: tuple[Frame, ...]
+    duration_s: float
+    width: int
+    height: int
+    decoded_frames: int     # how many frames were actually decoded (fewer with reference_frames_only)

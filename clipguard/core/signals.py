@@ -1,0 +1,43 @@
+"""What a signal family computes for one clip: a `Signal` holding `Finding`s.
+
+The policy engine reads these and nothing else of the classifiers, so the types live here, on the
+floor both stand on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from clipguard.core.contracts import ClipGenerated
+from clipguard.core.media import SampledClip
+
+
+@dataclass(frozen=True)
+class ClipInput:
+    """One clip as a signal family sees it: the event and its sampled frames."""
+
+    event: ClipGenerated
+    clip: SampledClip
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a signal saw, with what an analyst needs to check it."""
+
+    detail: str
+    score: float | None
+    evidence: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Signal:
+    name: str                      # the family that computed it: a SignalFamily value
+    model: str
+    model_version: str
+    ok: bool
+    findings: tuple[Finding, ...] = ()
+    error: str | None = None
+    # What retroscan needs later to re-match this clip without decoding it again.
+    features: dict[str, Any] = field(default_factory=dict)
+    elapsed_ms: float = 0.0
