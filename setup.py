@@ -53,6 +53,7 @@ EXTRAS_REQUIRE = {
         "playwright==1.65.2",
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",
+        "import-linter==2.16",
         "ruff==0.17.5",
         # The production backends are tested on tiny random-weight models. torch 2.13.0 is the
         # CPU build these machines keep locally; pinned so nothing pulls a CUDA build.
@@ -87,5 +88,13 @@ setup(
     },
     install_requires=INSTALL_REQUIRES,
     extras_require=EXTRAS_REQUIRE,
-    entry_points={"console_scripts": ["clipguard=clipguard.app.cli:main"]},
+    entry_points={
+        "console_scripts": ["clipguard=clipguard.app.cli:main"],
+        # Signal families, by manifest (clipguard/core/families.py); another package may add its own.
+        "clipguard.signals": [
+            "character = classifiers.character:MANIFEST",
+            "faces = classifiers.faces:MANIFEST",
+            "explicit = classifiers.explicit:MANIFEST",
+        ],
+    },
 )

@@ -28,8 +28,8 @@ import click
 import numpy as np
 from PIL import Image
 
-from classifiers import orb
-from classifiers.reference_index import (
+from classifiers.character import orb
+from classifiers.character.reference_index import (
     MIN_PDQ_QUALITY,
     PDQ_BITS,
     PHASH_BITS,
@@ -42,7 +42,7 @@ from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS
 from media.sampling import sample_frames
-from policies.engine import load_policy
+from usecases.policy_files import load_policy
 from usecases.references import build_references
 
 CLAIMED = ("chelsea", "astronaut", "coffee", "rocket", "camera", "immunohistochemistry", "logo", "clock")

@@ -24,11 +24,11 @@ import click
 import numpy as np
 from PIL import Image
 
-from classifiers.explicit import TOP_K, FrameScorer, OpenNsfwOnnx
+from classifiers.explicit.handler import TOP_K, FrameScorer, OpenNsfwOnnx
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import IMAGES, image, portraits, write_demo_clips
 from media.sampling import sample_frames
-from policies.engine import load_policy
+from usecases.policy_files import load_policy
 
 BATCHES = (1, 8, 32)
 

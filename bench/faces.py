@@ -28,7 +28,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from bench.characters import at_gate_size, letterboxed
-from classifiers.faces import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
+from classifiers.faces.handler import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
 from fixtures.edits import EDITS, on_background, pil_edit

@@ -1,7 +1,7 @@
 """`clipguard bench --suite index`: PDQ and ORB matching cost as the reference count grows.
 
 Random 256-bit PDQ references (10k and 1M), queried one frame at a time with near copies of
-stored hashes (0-31 bits flipped) and with unrelated hashes. Ours is `classifiers.hamming`
+stored hashes (0-31 bits flipped) and with unrelated hashes. Ours is `classifiers.character.hamming`
 (multi-index hashing); the baseline is python-threatexchange's `PDQIndex` (faiss's
 IndexBinaryMultiHash, the index under Meta's HMA), run on the same hashes in the same process
 when the `bench` extra is installed. Both report every reference within distance 31.
@@ -21,13 +21,13 @@ import click
 import numpy as np
 
 from bench.characters import at_gate_size, letterboxed
-from classifiers import orb
-from classifiers.hamming import HammingIndex
-from classifiers.reference_index import OrbIndex, Reference
+from classifiers.character import orb
+from classifiers.character.hamming import HammingIndex
+from classifiers.character.reference_index import OrbIndex, Reference
 from clipguard.core.config import MediaLimits
 from fixtures.clips import image
 from fixtures.edits import EDITS
-from policies.engine import load_policy
+from usecases.policy_files import load_policy
 
 SIZES = (10_000, 1_000_000)
 RADIUS = 31           # threatexchange's PDQ match threshold, so both answer the same question

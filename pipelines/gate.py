@@ -20,8 +20,9 @@ from pipelines import metrics
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
 from pipelines.moderate import ClipWork, Moderate, default_handlers
 from pipelines.sinks import WriteOutcomes
-from policies.engine import Policy, load_policy
+from policies.engine import Policy
 from registry.db import migrate
+from usecases.policy_files import load_policy
 
 
 class Parse(beam.DoFn):

@@ -21,14 +21,14 @@ from apache_beam.metrics import Metrics
 from apache_beam.ml.inference.base import ModelHandler, PredictionResult, RunInference
 from apache_beam.transforms.window import FixedWindows
 
-from classifiers.aliases import Alias
 from classifiers.base import SignalHandler
-from classifiers.characters import Catalog, CharacterHandler
-from classifiers.explicit import ExplicitBackend, ExplicitHandler
-from classifiers.faces import FaceHandler
-from classifiers.reference_index import Reference
+from classifiers.character.aliases import Alias
+from classifiers.character.handler import Catalog
+from classifiers.character.reference_index import Reference
+from clipguard.core import families
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
+from clipguard.core.families import HandlerContext
 from clipguard.core.people import Gallery
 from clipguard.core.signals import ClipInput, Signal
 from media.sampling import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
@@ -65,6 +65,7 @@ class Decided:
     signals: dict[str, Signal]
     source: dict[str, Any]
     clip: SampledClip | None = None     # the sampled frames, for thumbnails
+    severity: int = 1                   # the policy's review-queue severity, for a review
 
 
 @dataclass(frozen=True)
@@ -187,7 +188,7 @@ class Decide(beam.DoFn):
             latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
         )
         self._policy_timer.since(started)
-        yield Decided(decision, work.event, work.signals, work.source, work.clip)
+        yield Decided(decision, work.event, work.signals, work.source, work.clip, ruling.severity)
 
 
 class ClaimCatalog:
@@ -222,13 +223,10 @@ class FaceGalleries:
 
 
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
-    """The signal families the gate runs, in the order the chain applies them."""
-    return [CharacterHandler(ClaimCatalog(settings.database_url), clip_model_dir=settings.clip_model_dir,
-                             max_batch_size=max_batch_size),
-            FaceHandler(FaceGalleries(settings.database_url), permits, settings.face_model_dir,
-                        max_batch_size=max_batch_size),
-            ExplicitHandler(ExplicitBackend(settings.explicit_model_dir, settings.explicit_label),
-                            max_batch_size=max_batch_size)]
+    """One handler per registered signal family, in the order the chain applies them."""
+    context = HandlerContext(settings, ClaimCatalog(settings.database_url), FaceGalleries(settings.database_url),
+                             permits, max_batch_size)
+    return [manifest.handler(context) for manifest in families.registered()]
 
 
 class Moderate(beam.PTransform):

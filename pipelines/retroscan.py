@@ -29,21 +29,22 @@ from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 from bus.publish import DecisionPublisher
-from classifiers import orb
-from classifiers.characters import frame_finding
-from classifiers.faces import SEARCH_DISTANCE, GalleryIndex, person_findings
-from classifiers.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
+from classifiers.character import orb
+from classifiers.character.handler import frame_finding
+from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
+from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, Reason, isoformat, utcnow
 from clipguard.core.signals import Signal
 from media.sampling import MediaError, resolve_media, sample_frames
 from pipelines.gate import pipeline_options
 from policies.consent import permits
-from policies.engine import Policy, character_rule, face_rule, load_policy
+from policies.engine import Policy, judge
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
 from registry.faces import FaceStore, Sighting
 from registry.store import DecisionStore
+from usecases.policy_files import load_policy
 
 log = logging.getLogger("clipguard.retroscan")
 NAMESPACE = "clipguard.retroscan"
@@ -130,7 +131,7 @@ class MatchClaim(beam.DoFn):
                   model: str) -> Takedown | None:
         findings = tuple(frame_finding(clip_id, *frames[m.frame], m) for m in matches)
         signal = Signal("character", "retroscan", model, ok=True, findings=findings)
-        ruled = character_rule(signal, self._policy.signals["character"], self._policy.label, {})
+        ruled = judge(signal, self._policy)
         hits = [reason for verdict, reason in ruled if verdict == "takedown"]
         if not hits:
             return None
@@ -178,7 +179,7 @@ class MatchCameo(beam.DoFn):
                     for f in person_findings(index, name, np.asarray(person["embedding"], np.float32), creator, (),
                                              {k: v for k, v in person.items() if k != "embedding"}, permits)]
         signal = Signal("faces", name, version, ok=True, findings=tuple(findings))
-        hits = [r for verdict, r in face_rule(signal, self._policy.signals["faces"], self._policy.label, {})
+        hits = [r for verdict, r in judge(signal, self._policy)
                 if verdict == "block"]
         if not hits:
             return

@@ -19,8 +19,8 @@ from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
 from media.sampling import uri_path
 from pipelines.gate import pipeline_options
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
-from policies.engine import load_policy
 from registry.db import migrate
+from usecases.policy_files import load_policy
 
 
 class _AppendJson(beam.DoFn):

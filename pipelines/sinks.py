@@ -39,7 +39,7 @@ def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedC
         frames = tuple(StoredFrame(f.index, f.t, thumbnail_jpeg(f.rgb)) for f in decided.clip.frames)
     return DecidedClip(decided.decision, json.loads(decided.event.to_json()),
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features},
-                       frames)
+                       frames, decided.severity)
 
 
 def claim_matches(decision: Decision) -> list[ClaimMatch]:

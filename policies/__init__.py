@@ -1,5 +1,5 @@
 """Versioned policies and the pure engine that turns signals into a verdict."""
 
-from policies.engine import Policy, Ruling, decide, load_policy
+from policies.engine import Policy, Ruling, decide, parse_policy
 
-__all__ = ["Policy", "Ruling", "decide", "load_policy"]
+__all__ = ["Policy", "Ruling", "decide", "parse_policy"]

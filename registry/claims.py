@@ -32,7 +32,7 @@ class NewReference:
     thumbnail: bytes | None = None    # JPEG, for the analyst's side-by-side view
     media_kind: str = "image"         # image | clip
     media_sha256: str = ""
-    orb: bytes | None = None          # classifiers.orb.serialize of the reference's variants
+    orb: bytes | None = None          # classifiers.character.orb.serialize of the reference's variants
     embedding: bytes | None = None    # CLIP, when the operator configured weights
     embedding_model: str | None = None
 

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from clipguard.core.contracts import Decision, Reason, isoformat, parse_timestamp, utcnow
-from clipguard.core.triage import SLA, item_severity
+from clipguard.core.triage import KIND_SEVERITY, SLA
 from clipguard.core.vocab import AnalystAction, words
 from registry.models import AuditRow, ClipRow, DecisionHistoryRow, DecisionRow, ReviewItemRow
 
@@ -70,8 +70,8 @@ class ReviewItem:
                 for f in fields(self) for v in [getattr(self, f.name)]}
 
 
-def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: str,
-            reasons: Sequence[Mapping[str, Any]] = (), now: dt.datetime | None = None) -> str | None:
+def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: str, severity: int,
+            now: dt.datetime | None = None) -> str | None:
     """Queue work on a clip inside the caller's transaction; None if the same work is already open."""
     open_item = select(ReviewItemRow.item_id).where(ReviewItemRow.clip_id == clip_id, ReviewItemRow.kind == kind,
                                                     ReviewItemRow.status != "done")
@@ -79,7 +79,7 @@ def enqueue(session: Session, clip_id: str, kind: str, summary: str, filed_by: s
         return None
     now = now or utcnow()
     item_id = uuid.uuid4().hex
-    session.add(ReviewItemRow(item_id=item_id, clip_id=clip_id, kind=kind, severity=item_severity(kind, reasons),
+    session.add(ReviewItemRow(item_id=item_id, clip_id=clip_id, kind=kind, severity=severity,
                               status="open", escalated=False, summary=summary[:512], filed_by=filed_by,
                               created_at=now, due_at=now + SLA[kind]))
     return item_id
@@ -215,7 +215,7 @@ class ReviewQueue:
             if current.verdict not in DISPUTABLE:
                 raise QueueError(f"clip {clip_id!r} is {current.verdict}; only block and takedown can be disputed")
             item_id = enqueue(session, clip_id, "dispute", f"creator {creator_id} disputes {current.verdict}: "
-                              f"{statement}", filed_by)
+                              f"{statement}", filed_by, KIND_SEVERITY["dispute"])
             if item_id is None:
                 raise QueueError(f"clip {clip_id!r} already has an open dispute")
             audit(session, filed_by, "dispute", statement, clip_id, item_id,
@@ -246,7 +246,7 @@ class ReviewQueue:
                                       payload=decision.to_dict()))
             record_history(session, [decision])
             item_id = enqueue(session, clip_id, "removal_request", f"{owner} asks for removal: {reason}", owner,
-                              [{"signal": "consent"}])
+                              KIND_SEVERITY["removal_request"])
             audit(session, owner, "removal_request", reason, clip_id, item_id,
                   before={"verdict": previous["verdict"]}, after={"verdict": "takedown"})
             session.flush()

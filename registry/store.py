@@ -50,6 +50,7 @@ class DecidedClip:
     event: dict[str, Any]                              # the clip.generated/1 body
     features: dict[str, tuple[str, dict[str, Any]]]   # signal -> (model_version, features)
     frames: tuple[StoredFrame, ...] = ()              # thumbnails, where the settings keep them
+    severity: int = 1                                 # the policy's review-queue severity, for a review
 
     @property
     def creator_id(self) -> str:
@@ -85,10 +86,11 @@ class DecisionStore:
             _upsert(session, FrameRow, frames, ["clip_id", "frame_index"])
             first_seen = self._first_gate_decisions(session, [c.decision for c in clips])
             record_history(session, first_seen)
+            severity = {c.decision.clip_id: c.severity for c in clips}
             for d in first_seen:
                 if d.verdict == "review":
                     enqueue(session, d.clip_id, "review", "; ".join(r.detail for r in d.reasons)[:512], "gate",
-                            [{"signal": r.signal} for r in d.reasons])
+                            severity[d.clip_id])
 
     @staticmethod
     def _first_gate_decisions(session: Session, decisions: Sequence[Decision]) -> list[Decision]:

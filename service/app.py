@@ -17,7 +17,6 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from bus.publish import DecisionPublisher
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Decision
-from policies.engine import load_policy
 from registry.accounts import AccountStore, Principal
 from registry.alerts import AlertStore
 from registry.claims import ClaimStore
@@ -28,6 +27,7 @@ from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
 from service.metrics import HttpMetrics, exposition
+from usecases.policy_files import load_policy
 from usecases.references import configured_embedder
 
 log = logging.getLogger("clipguard.service")

@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import Depends, Form, HTTPException, Request
 from sqlalchemy import Engine
 
-from classifiers.embeddings import ClipEmbedder
+from classifiers.character.embeddings import ClipEmbedder
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Decision
 from policies.engine import Policy

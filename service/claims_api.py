@@ -8,7 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 
-from classifiers.aliases import check_aliases, parse_alias
+from classifiers.character.aliases import check_aliases, parse_alias
 from clipguard.core.vocab import ClaimAction
 from media.uploads import BadUpload
 from registry.accounts import Principal

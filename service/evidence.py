@@ -1,5 +1,6 @@
 """Turns a decision's reasons into what the item page shows: flagged frames with their boxes,
-matched references beside the frame they matched, and each score against its policy bar."""
+matched references beside the frame they matched, and each score against its policy bar. Each
+family's manifest draws its own reasons; this module only lays them out."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+from clipguard.core import families
 from clipguard.core.contracts import thumbnail_ref
-from policies.engine import Policy, character_measure, explicit_limits, face_measure
+from clipguard.core.families import ReasonView, ScoreLine
+from policies.engine import Policy
 
 
 @dataclass
@@ -32,14 +35,6 @@ class Match:
 
 
 @dataclass(frozen=True)
-class ScoreLine:
-    signal: str
-    measure: str
-    value: float
-    bars: str
-
-
-@dataclass(frozen=True)
 class EvidenceView:
     frames: list[FrameView]
     matches: list[Match]
@@ -56,54 +51,31 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
         return EvidenceView([], [], [])
     clip_id = decision["clip_id"]
     views = {i: FrameView(i, t, frame_url(clip_id, i)) for i, t in frames}
+    by_kind = {kind: m for m in families.registered() for kind in m.reasons}
     matches, scores = [], []
     for reason in decision["reasons"]:
-        evidence = reason.get("evidence") or {}
-        shown = views.get(evidence.get("frame"))
-        if reason["signal"] == "character":
-            line = _character_line(evidence, policy)
-            if line is None:    # an alias in the prompt: no frame, no reference, no measure
-                continue
-            scores.append(line)
-            shown_as = f"{line.measure} {line.value}"
-            if shown:
-                shown.marks.append(f"{evidence['title']} ({shown_as})")
-                shown.boxes.append((0.0, 0.0, 1.0, 1.0, evidence["title"]))
-            matches.append(Match(evidence["title"], shown_as, frame_url(clip_id, evidence["frame"]),
-                                 f"/console/references/{quote(evidence['reference_id'])}.jpg"))
-        elif reason["signal"] == "explicit":
-            if shown:
-                shown.marks.append(f"explicit {evidence['score_max']:.3f}")
-            scores += _explicit_lines(evidence, policy, attrs)
-        elif reason["signal"] in ("likeness", "consent") and "distance" in evidence:
-            limits = policy.signals.get("faces", {}).get("models", {}).get(evidence.get("model"))
-            measure = face_measure(evidence, limits) if limits else None
-            scores.append(ScoreLine(reason["signal"], f"face distance to {evidence['name']}", evidence["distance"],
-                                    measure.bars if measure else "no bar in the loaded policy"))
-            if shown:
-                shown.marks.append(f"{evidence['name']} ({evidence['distance']:.3f})")
-                shown.boxes.append((*evidence["box"], evidence["name"]))
-        elif shown and "box" in evidence:
-            shown.boxes.append((*evidence["box"], reason["signal"]))
+        drawn = _reason_view(reason, by_kind, policy, attrs)
+        scores += drawn.scores
+        shown = views.get(drawn.frame)
+        if shown:
+            shown.marks += drawn.marks
+            shown.boxes += drawn.boxes
+        if drawn.reference is not None:
+            title, measure, reference_id = drawn.reference
+            matches.append(Match(title, measure, frame_url(clip_id, drawn.frame),
+                                 f"/console/references/{quote(reference_id)}.jpg"))
     return EvidenceView(list(views.values()), matches, scores)
 
 
-def _character_line(evidence: Mapping[str, Any], policy: Policy) -> ScoreLine | None:
-    """The finding's measure against the loaded policy's bars, worded as the policy words it."""
-    method = evidence["method"]
-    limits = policy.signals.get("character", {}).get(method)
-    if limits is None:
-        return None if method == "alias" else ScoreLine("character", method, float("nan"),
-                                                        "no bar in the loaded policy")
-    measure = character_measure(method, evidence, limits)
-    return None if measure is None else ScoreLine("character", measure.name, measure.value, measure.bars)
-
-
-def _explicit_lines(evidence: Mapping[str, Any], policy: Policy, attrs: Mapping[str, Any]) -> list[ScoreLine]:
-    config = policy.signals.get("explicit", {})
-    limits = explicit_limits(config, attrs.get("audience"))
-    if not limits:
-        return [ScoreLine("explicit", "max", evidence["score_max"], "no bar in the loaded policy")]
-    return [ScoreLine("explicit", f"top-{evidence['k']} mean", evidence["score_topk_mean"],
-                      f"block >= {limits['block']}"),
-            ScoreLine("explicit", "max", evidence["score_max"], f"review >= {limits['review']}")]
+def _reason_view(reason: Mapping[str, Any], by_kind: Mapping[str, families.SignalFamilyManifest],
+                 policy: Policy, attrs: Mapping[str, Any]) -> ReasonView:
+    """The reason's own family draws it; a reason no family claims (unreadable media, a failed
+    check) has at most a box, and a reason without evidence has nothing to draw."""
+    evidence = reason.get("evidence") or {}
+    manifest = by_kind.get(reason["signal"])
+    if not evidence:
+        return ReasonView()
+    if manifest is None:
+        boxes = ((*evidence["box"], reason["signal"]),) if "box" in evidence else ()
+        return ReasonView(frame=evidence.get("frame"), boxes=boxes)
+    return manifest.view({**reason, "evidence": evidence}, policy.signals.get(manifest.family), attrs)

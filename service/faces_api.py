@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
-from classifiers.faces import FaceBackend, configured_backend
+from classifiers.faces.handler import FaceBackend, configured_backend
 from clipguard.core.contracts import ID_PATTERN
 from clipguard.core.vocab import Permission
 from media.uploads import BadUpload

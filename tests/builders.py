@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from clipguard.core.contracts import ClipGenerated, Decision, Reason
+from clipguard.core.triage import review_severity
 from fixtures.clips import image
 from media.sampling import thumbnail_jpeg
 from registry.store import DecidedClip, StoredFrame
@@ -24,4 +25,5 @@ def decided(d: Decision, creator_id: str = "alice", with_frames: bool = False,
               StoredFrame(30, 1.0, thumbnail_jpeg(image("coffee")))) if with_frames else ()
     event = ClipGenerated(d.clip_id, creator_id, f"file:///media/{d.clip_id}.mp4", AT, prompt=prompt)
     return DecidedClip(d, json.loads(event.to_json()),
-                       {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})}, frames)
+                       {"character": ("v", {"frames": [{"index": 0, "pdq": "ab"}]})}, frames,
+                       review_severity([r.signal for r in d.reasons]))

@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from classifiers import orb
-from classifiers.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
-from classifiers.characters import Catalog, CharacterHandler
-from classifiers.reference_index import Reference, hash_frame
+from classifiers.character import orb
+from classifiers.character.aliases import Alias, AliasIndex, check_aliases, normalize, parse_alias
+from classifiers.character.handler import Catalog, CharacterHandler
+from classifiers.character.reference_index import Reference, hash_frame
+from classifiers.character.rule import character_rule
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated
 from clipguard.core.signals import ClipInput
@@ -25,12 +26,12 @@ from media.uploads import BadUpload, Upload
 from pipelines.kafka_io import read_decisions
 from pipelines.moderate import ClaimCatalog
 from pipelines.retroscan import run_retroscan
-from policies.engine import character_rule, load_policy
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.store import DecisionStore
 from tests.builders import decided, decision
 from tests.conftest import clipguard
+from usecases.policy_files import load_policy
 from usecases.references import build_references
 
 POLICY = load_policy()

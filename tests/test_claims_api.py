@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 from fastapi.testclient import TestClient
 
-from classifiers.characters import hash_frame
+from classifiers.character.handler import hash_frame
 from clipguard.core.config import Settings
 from fixtures.clips import image, png_file
 from fixtures.edits import EDITS

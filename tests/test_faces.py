@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from classifiers.faces import (
+from classifiers.faces.handler import (
     Detection,
     DlibBackend,
     ExactFaceIndex,
@@ -24,6 +24,7 @@ from classifiers.faces import (
     people,
     see_people,
 )
+from classifiers.faces.rule import face_rule
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, Decision
 from clipguard.core.people import Gallery, Grant, Subject
@@ -36,7 +37,7 @@ from media.uploads import BadUpload, Upload
 from pipelines.kafka_io import read_decisions
 from pipelines.retroscan import run_cameo_retroscan
 from policies.consent import permits
-from policies.engine import PolicyError, decide, face_rule, load_policy
+from policies.engine import PolicyError, decide
 from registry.db import migrate
 from registry.faces import REVOKED, FaceStore, Sighting
 from registry.store import DecidedClip, DecisionStore
@@ -44,6 +45,7 @@ from service.app import create_app
 from tests.builders import decision
 from tests.conftest import clipguard
 from usecases.enrolment import enrol_faces
+from usecases.policy_files import load_policy
 
 POLICY = load_policy()
 BACKEND = DlibBackend()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from classifiers.characters import REFRESH_S
+from classifiers.character.handler import REFRESH_S
 from clipguard.app.broker import free_port
 from clipguard.app.demo import start_gate
 from clipguard.core.config import Settings

@@ -9,9 +9,9 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 
-from classifiers.characters import CharacterHandler, hash_frame
-from classifiers.explicit import ExplicitHandler
-from classifiers.faces import FaceHandler
+from classifiers.character.handler import CharacterHandler, hash_frame
+from classifiers.explicit.handler import ExplicitHandler
+from classifiers.faces.handler import FaceHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
 from fixtures.clips import image
@@ -19,9 +19,9 @@ from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
 from pipelines.moderate import ClaimCatalog, ClipWork, Decided, FaceGalleries, Moderate, default_handlers
 from policies.consent import permits
-from policies.engine import load_policy
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
+from usecases.policy_files import load_policy
 
 
 def record(offset: int, value: bytes) -> KafkaRecord:

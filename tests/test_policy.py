@@ -4,7 +4,8 @@ from pathlib import Path
 import pytest
 
 from clipguard.core.signals import Finding, Signal
-from policies.engine import PolicyError, decide, load_policy
+from policies.engine import PolicyError, decide
+from usecases.policy_files import load_policy
 
 # The character rule on its own: the packaged policy also requires explicit.
 POLICY = replace(load_policy(), required_signals=("character",))

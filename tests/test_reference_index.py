@@ -6,8 +6,8 @@ import io
 import numpy as np
 import pytest
 
-from classifiers import orb, reference_index
-from classifiers.reference_index import OrbIndex, PdqIndex, PhashIndex, Reference, hash_frame
+from classifiers.character import orb, reference_index
+from classifiers.character.reference_index import OrbIndex, PdqIndex, PhashIndex, Reference, hash_frame
 from fixtures.clips import image
 from fixtures.edits import EDITS, on_background
 

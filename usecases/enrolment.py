@@ -5,7 +5,7 @@ exactly one face, large enough to identify; otherwise the whole enrolment is ref
 
 from __future__ import annotations
 
-from classifiers.faces import FaceBackend, see_people
+from classifiers.faces.handler import FaceBackend, see_people
 from clipguard.core.config import MediaLimits
 from media.sampling import thumbnail_jpeg
 from media.uploads import BadUpload, Upload, read_media

@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from classifiers import orb
-from classifiers.characters import hash_frame
-from classifiers.embeddings import ClipEmbedder, to_bytes
+from classifiers.character import orb
+from classifiers.character.embeddings import ClipEmbedder, to_bytes
+from classifiers.character.handler import hash_frame
 from clipguard.core.config import MediaLimits, Settings
 from media.sampling import thumbnail_jpeg
 from media.uploads import BadUpload, Upload, read_media

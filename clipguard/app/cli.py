@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from clipguard.core import families
 from clipguard.core.config import Settings
 from clipguard.core.vocab import ClaimAction, Permission, words
 
@@ -209,7 +210,7 @@ def claims() -> None:
 @user_errors
 def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tuple[Path, ...], action: str) -> None:
     """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
-    from classifiers.aliases import check_aliases, parse_alias
+    from classifiers.character.aliases import check_aliases, parse_alias
     from clipguard.core.contracts import check_id
     from media.uploads import Upload
     from usecases.references import build_references, configured_embedder
@@ -412,7 +413,7 @@ def _faces(settings: Settings):
 
 
 def _enrolled(settings: Settings, photos: tuple[Path, ...]) -> list:
-    from classifiers.faces import configured_backend
+    from classifiers.faces.handler import configured_backend
     from media.uploads import Upload
     from usecases.enrolment import enrol_faces
 
@@ -484,9 +485,13 @@ def _accounts():
     return AccountStore(migrate(Settings.from_env().database_url))
 
 
+# Each family's harness (its manifest's `bench`), then the ones across families.
+FAMILY_SUITES = {m.bench[0]: m.bench[1] for m in families.registered() if m.bench}
+OTHER_SUITES = ("index", "gate")
+
+
 @cli.command()
-@click.option("--suite", type=click.Choice(["gate", "explicit", "characters", "faces", "index", "all"]),
-              default="all",
+@click.option("--suite", type=click.Choice([*FAMILY_SUITES, *OTHER_SUITES, "all"]), default="all",
               help="gate: decode, throughput, latency. explicit: calibration and speed of the explicit model. "
                    "characters: recall per edit and matching method at <= 1% false matches. "
                    "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
@@ -498,18 +503,9 @@ def _accounts():
 def bench(suite: str, clips: int, load_events: int) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
     settings = Settings.from_env()
-    if suite in ("explicit", "all"):
-        from bench.explicit import run_explicit_bench
-
-        run_explicit_bench(settings)
-    if suite in ("characters", "all"):
-        from bench.characters import run_character_bench
-
-        run_character_bench(settings)
-    if suite in ("faces", "all"):
-        from bench.faces import run_face_bench
-
-        run_face_bench(settings)
+    for name, target in FAMILY_SUITES.items():
+        if suite in (name, "all"):
+            families.resolve(target)(settings)
     if suite in ("index", "all"):
         from bench.index import run_index_bench, run_orb_bench
 

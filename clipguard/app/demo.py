@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 from kafka import KafkaProducer
 
-from classifiers.faces import configured_backend
+from classifiers.faces.handler import configured_backend
 from clipguard.app.broker import ensure_topics, start_broker
 from clipguard.app.report import write_report
 from clipguard.core.config import TOPIC_CLIPS, Settings

@@ -16,6 +16,6 @@ class Reference:
     action: str
     pdq: str = ""                      # 64 hex chars
     phash: str = ""                    # 16 hex chars
-    orb: bytes | None = None           # classifiers.orb.serialize of the reference's variants
+    orb: bytes | None = None           # classifiers.character.orb.serialize of the reference's variants
     embedding: bytes | None = None     # CLIP, when the operator configured weights
     embedding_model: str | None = None

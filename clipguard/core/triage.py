@@ -1,4 +1,5 @@
 """How urgent analyst work is: severity by what is at stake, and a deadline per kind of item.
+The policy engine gives a review its severity; the registry stores it with the item.
 
 The review queue orders by severity first, then by how close each item is to its deadline, so
 an old low-stakes review does not starve a fresh removal request, and vice versa within a level.
@@ -8,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Any
 
+from clipguard.core import families
 from clipguard.core.vocab import ItemKind, words
 
 ITEM_KINDS = words(ItemKind)
@@ -19,19 +20,16 @@ SLA: Mapping[str, dt.timedelta] = {
     "removal_request": dt.timedelta(hours=1),
     "dispute": dt.timedelta(hours=24),
 }
-# Harm to a person first, then explicit content, then rights; a clip we could not read at all
-# (media errors, failed checks) is unknown rather than harmless.
-SIGNAL_SEVERITY: Mapping[str, int] = {"consent": 4, "likeness": 4, "explicit": 3, "character": 2, "media": 2}
+# Removal requests are harm to a person; disputes are about a creator's own clip.
 KIND_SEVERITY: Mapping[str, int] = {"removal_request": 4, "dispute": 2}
+# Reasons the engine itself gives rather than a family: a clip we could not read at all is
+# unknown rather than harmless.
+ENGINE_REASON_SEVERITY: Mapping[str, int] = {"media": 2}
 DEFAULT_SEVERITY = 1
 
 
-def review_severity(reasons: Sequence[Mapping[str, Any]]) -> int:
-    """The severity of a `review` decision: that of its most serious reason."""
-    return max((SIGNAL_SEVERITY.get(r["signal"], DEFAULT_SEVERITY) for r in reasons), default=DEFAULT_SEVERITY)
-
-
-def item_severity(kind: str, reasons: Sequence[Mapping[str, Any]] = ()) -> int:
-    if kind == "review":
-        return review_severity(reasons)
-    return KIND_SEVERITY[kind]
+def review_severity(deciding: Sequence[str]) -> int:
+    """The severity of a `review`: that of the most serious reason kind among those that set the
+    verdict. Each kind's severity comes from the family that emits it (its manifest)."""
+    return max((ENGINE_REASON_SEVERITY.get(kind) or families.reason_severity(kind, DEFAULT_SEVERITY)
+                for kind in deciding), default=DEFAULT_SEVERITY)

@@ -24,8 +24,8 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
-from classifiers import orb
-from classifiers.hamming import HammingIndex
+from classifiers.character import orb
+from classifiers.character.hamming import HammingIndex
 from clipguard.core.claims import Reference
 
 PDQ_BITS = 256

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import cv2
 
-from classifiers import orb
-from classifiers.aliases import Alias, AliasIndex, AliasMatch
 from classifiers.base import SignalHandler
-from classifiers.embeddings import ClipEmbedder, EmbeddingIndex
-from classifiers.reference_index import (
+from classifiers.character import orb
+from classifiers.character.aliases import Alias, AliasIndex, AliasMatch
+from classifiers.character.embeddings import ClipEmbedder, EmbeddingIndex
+from classifiers.character.reference_index import (
     MIN_PDQ_QUALITY,
     ORB_NEIGHBOURS,
     PDQ_BITS,

@@ -1,0 +1,80 @@
+"""The character family's rule: a frame that matches a claimed work gets the claim's own action,
+one close to it goes to review, and a claimed title named in the prompt gets the policy's alias
+verdict (a name is not the art). Pure: signal and policy section in, (verdict, reason) pairs out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from clipguard.core.contracts import VERDICTS, Reason
+from clipguard.core.measures import CLOSE, MATCHES, Measure
+from clipguard.core.signals import Signal
+
+
+def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
+                   attrs: Mapping[str, Any]) -> list[tuple[str, Reason]]:
+    out = []
+    for finding in signal.findings:
+        evidence = finding.evidence
+        method = evidence["method"]
+        judged = _judge(method, evidence, config[method])
+        if judged is not None:
+            verdict, detail = judged
+            out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail, finding.score,
+                                        dict(evidence))))
+    return out
+
+
+def character_measure(method: str, evidence: Mapping[str, Any], limits: Mapping[str, Any]) -> Measure | None:
+    """The finding's measure against `limits`; None for an alias, which has no measure.
+    Hashes are judged on Hamming distance (lower is closer), ORB on RANSAC inliers and CLIP on
+    cosine similarity (higher is closer); a CLIP match also needs the zero-shot check."""
+    if method == "alias":
+        return None
+    if method == "clip":
+        graded = Measure.count("CLIP similarity", evidence["similarity"], limits["match_similarity"],
+                               limits["review_similarity"])
+        strength = graded.strength
+        if strength == MATCHES and evidence["zero_shot"] < limits["min_zero_shot"]:
+            strength = CLOSE
+        return Measure(graded.name, graded.value,
+                       f"match >= {limits['match_similarity']} with the title likeliest at >= "
+                       f"{limits['min_zero_shot']}, review >= {limits['review_similarity']}", strength)
+    if method == "orb":
+        return Measure.count("ORB inliers", evidence["inliers"], limits["match_inliers"], limits["review_inliers"])
+    return Measure.distance(f"{method} distance", evidence["distance"], limits["match_distance"],
+                            limits["review_distance"])
+
+
+def _judge(method: str, evidence: Mapping[str, Any], limits: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(verdict, detail) for one character finding, or None when it is too weak to count. An
+    alias in the prompt gets the policy's alias verdict, never the claim's action."""
+    title = evidence["title"]
+    measure = character_measure(method, evidence, limits)
+    if measure is None:
+        return limits["verdict"], f"the prompt names claim {title!r} ({evidence['words']!r} reads as alias " \
+                                  f"{evidence['alias']!r})"
+    if measure.strength is None:
+        return None
+    verdict = evidence["action"] if measure.strength == MATCHES else "review"
+    shown = (f"CLIP similarity {measure.value:.3f}, zero-shot {evidence['zero_shot']:.2f}" if method == "clip"
+             else f"{measure.value} ORB inliers" if method == "orb" else f"{measure.name} {measure.value}")
+    return verdict, f"frame {evidence['frame']}: {shown} {measure.strength} claim {title!r} ({measure.bars})"
+
+
+def check_character_policy(section: Mapping[str, Any]) -> None:
+    """Each method's bars must be ordered, and the alias verdict must not be allow."""
+    for method, limits in section.items():
+        if method == "alias":
+            ok = limits.get("verdict") in VERDICTS and limits["verdict"] != "allow"
+        elif method == "orb":
+            ok = 0 < limits["review_inliers"] <= limits["match_inliers"]
+        elif method == "clip":
+            ok = (0 < limits["review_similarity"] <= limits["match_similarity"] <= 1
+                  and 0 <= limits["min_zero_shot"] <= 1)
+        else:
+            ok = limits["match_distance"] <= limits["review_distance"]
+        if not ok:
+            raise ValueError(f"character.{method} bars are inconsistent: {dict(limits)}")

@@ -1,0 +1,24 @@
+"""How the console shows a likeness or consent reason: the face's box and its distance to the
+person it matched, against the bars of the model that measured it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from classifiers.faces.rule import face_measure
+from clipguard.core.families import ReasonView, ScoreLine
+
+
+def faces_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
+               attrs: Mapping[str, Any]) -> ReasonView:
+    evidence = reason["evidence"]
+    if "distance" not in evidence:   # a declared cameo, or a removal request: at most a box
+        boxes = ((*evidence["box"], reason["signal"]),) if "box" in evidence else ()
+        return ReasonView(frame=evidence.get("frame"), boxes=boxes)
+    limits = (section or {}).get("models", {}).get(evidence.get("model"))
+    bars = face_measure(evidence, limits).bars if limits else "no bar in the loaded policy"
+    name = evidence["name"]
+    return ReasonView(frame=evidence["frame"], marks=(f"{name} ({evidence['distance']:.3f})",),
+                      boxes=((*evidence["box"], name),),
+                      scores=(ScoreLine(reason["signal"], f"face distance to {name}", evidence["distance"], bars),))
