@@ -27,13 +27,14 @@ from classifiers.character.handler import Catalog
 from classifiers.character.reference_index import Reference
 from clipguard.core import families
 from clipguard.core.config import MediaLimits, Settings
-from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, isoformat, utcnow
+from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, utcnow
 from clipguard.core.families import HandlerContext
 from clipguard.core.people import Gallery
 from clipguard.core.signals import ClipInput, Signal
 from media.sampling import MediaError, SampledClip, check_declared_size, resolve_media, sample_frames
 from pipelines import metrics
 from policies.consent import permits
+from policies.decisions import gate_decision
 from policies.engine import Policy, decide
 from registry.claims import ClaimStore
 from registry.db import engine_for
@@ -177,16 +178,8 @@ class Decide(beam.DoFn):
             return
         started = time.perf_counter()
         ruling = decide(work.signals, self._policy, work.media_error, work.event.attrs)
-        now = utcnow()
-        decision = Decision(
-            clip_id=work.event.clip_id,
-            verdict=ruling.verdict,
-            reasons=ruling.reasons,
-            policy_version=self._policy.label,
-            models={**work.models, **{s.model: s.model_version for s in work.signals.values()}},
-            decided_at=isoformat(now),
-            latency_ms=round(max(0.0, now.timestamp() - work.received_at) * 1000, 1),
-        )
+        models = {**work.models, **{s.model: s.model_version for s in work.signals.values()}}
+        decision = gate_decision(work.event.clip_id, ruling, self._policy.label, models, work.received_at, utcnow())
         self._policy_timer.since(started)
         yield Decided(decision, work.event, work.signals, work.source, work.clip, ruling.severity)
 

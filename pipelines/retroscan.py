@@ -34,11 +34,12 @@ from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
 from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
 from clipguard.core.config import MediaLimits, Settings
-from clipguard.core.contracts import Decision, Reason, isoformat, utcnow
+from clipguard.core.contracts import Decision, utcnow
 from clipguard.core.signals import Signal
 from media.sampling import MediaError, resolve_media, sample_frames
 from pipelines.gate import pipeline_options
 from policies.consent import permits
+from policies.decisions import retroscan_takedown
 from policies.engine import Policy, judge
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
@@ -138,14 +139,9 @@ class MatchClaim(beam.DoFn):
         reason = max(hits, key=lambda r: r.score or 0.0)
         evidence = reason.evidence
         measure = evidence["inliers"] if evidence["method"] == "orb" else evidence["distance"]
-        return Takedown(takedown(clip_id, reason, self._policy, model),
+        return Takedown(retroscan_takedown(clip_id, reason, self._policy.label, model, utcnow()),
                         ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"], measure,
                                    evidence["frame"], "takedown", "retroscan"))
-
-
-def takedown(clip_id: str, reason: Reason, policy: Policy, model: str) -> Decision:
-    return Decision(clip_id, "takedown", (reason,), policy.label, {"retroscan": model}, isoformat(utcnow()), 0.0,
-                    source="retroscan")
 
 
 class MatchCameo(beam.DoFn):
@@ -185,7 +181,7 @@ class MatchCameo(beam.DoFn):
             return
         reason = min(hits, key=lambda r: r.evidence["distance"])
         evidence = reason.evidence
-        yield Takedown(takedown(clip_id, reason, self._policy, "stored-faces"),
+        yield Takedown(retroscan_takedown(clip_id, reason, self._policy.label, "stored-faces", utcnow()),
                        sighting=Sighting(clip_id, evidence["kind"], evidence["subject_id"], creator,
                                          evidence["distance"], evidence["frame"], "takedown", "retroscan"))
 

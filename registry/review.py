@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import Decision, Reason, isoformat, parse_timestamp, utcnow
+from clipguard.core.contracts import Decision, isoformat, parse_timestamp, utcnow
 from clipguard.core.triage import KIND_SEVERITY, SLA
 from clipguard.core.vocab import AnalystAction, words
 from registry.models import AuditRow, ClipRow, DecisionHistoryRow, DecisionRow, ReviewItemRow
@@ -158,9 +158,10 @@ class ReviewQueue:
         with Session(self._engine) as session:
             return [ReviewItem.of(r) for r in session.scalars(query)]
 
-    def act(self, item_id: str, actor: str, action: str, note: str,
-            publish: Callable[[Decision], None]) -> Decision:
-        """Resolve a claimed item with a verdict. `publish` puts the decision on Kafka before the
+    def act(self, item_id: str, actor: str, action: str, note: str, publish: Callable[[Decision], None],
+            decide: Callable[..., Decision]) -> Decision:
+        """Resolve a claimed item with a verdict. `decide` (policies.decisions) builds the decision
+        from the item and the clip's previous one; `publish` puts it on Kafka before the
         transaction commits, so a failed send leaves the item claimed and nothing recorded."""
         if action not in ANALYST_ACTIONS:
             raise QueueError(f"action must be one of {', '.join(ANALYST_ACTIONS)} or escalate, got {action!r}")
@@ -170,16 +171,7 @@ class ReviewQueue:
             item = self._take(session, item_id, actor, now, status="done", resolved_at=now, resolution=action)
             current = session.get(DecisionRow, item.clip_id)
             previous = current.payload if current else None
-            decision = Decision(
-                clip_id=item.clip_id, verdict=action,
-                reasons=(Reason(f"analyst/{item.kind}", "analyst", note, None,
-                                {"item_id": item_id, "analyst": actor,
-                                 "previous_verdict": previous["verdict"] if previous else None}),),
-                policy_version=previous["policy_version"] if previous else "analyst",
-                models=previous["models"] if previous else {},
-                decided_at=isoformat(now),
-                latency_ms=round((now - item.created_at).total_seconds() * 1000, 1),
-                source="analyst")
+            decision = decide(item.clip_id, action, note, item_id, item.kind, actor, previous, item.created_at, now)
             creator = current.creator_id if current else self._creator_of(session, item.clip_id)
             session.merge(DecisionRow(clip_id=item.clip_id, creator_id=creator, verdict=action, source="analyst",
                                       policy_version=decision.policy_version, decided_at=now,
@@ -223,7 +215,7 @@ class ReviewQueue:
         return self.item(item_id)
 
     def file_removal(self, clip_id: str, owner: str, reason: str, seen: Mapping[str, Any],
-                     publish: Callable[[Decision], None]) -> Decision:
+                     publish: Callable[[Decision], None], decide: Callable[..., Decision]) -> Decision:
         """A person seen in a clip asks for it to be removed: a takedown (source "owner") at once,
         over any earlier decision, and a `removal_request` item so an analyst checks the face was
         theirs. Kafka is confirmed before the commit, as for analyst actions."""
@@ -234,13 +226,7 @@ class ReviewQueue:
             if current is None:
                 raise NotFound(f"no decided clip {clip_id!r}")
             previous = current.payload
-            decision = Decision(
-                clip_id=clip_id, verdict="takedown",
-                reasons=(Reason("owner/removal", "consent", f"{owner}, seen in this clip, asked for its removal: "
-                                f"{reason}", None, {**seen, "requested_by": owner,
-                                                    "previous_verdict": previous["verdict"]}),),
-                policy_version=previous["policy_version"], models=previous["models"], decided_at=isoformat(now),
-                latency_ms=0.0, source="owner")
+            decision = decide(clip_id, owner, reason, seen, previous, now)
             session.merge(DecisionRow(clip_id=clip_id, creator_id=current.creator_id, verdict="takedown",
                                       source="owner", policy_version=decision.policy_version, decided_at=now,
                                       payload=decision.to_dict()))

@@ -9,10 +9,11 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 from pydantic import BaseModel, Field
 
 from clipguard.core.contracts import ID_PATTERN
-from clipguard.core.vocab import AnalystAction, ItemKind
+from clipguard.core.vocab import ItemAction, ItemKind
 from registry.accounts import Principal
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
+from usecases.review import act_on_item
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
@@ -20,7 +21,7 @@ ClipId = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
 
 
 class ActionIn(BaseModel):
-    action: AnalystAction | Literal["escalate"]
+    action: ItemAction
     note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
 
 
@@ -62,7 +63,7 @@ def act_on_review(svc: Svc, item_id: str, body: ActionIn,
                   who: Annotated[Principal, api_scope("reviews:write")]) -> dict[str, Any]:
     if body.action == "escalate":
         return {"item": svc.queue.escalate(item_id, who.name, body.note).to_dict()}
-    decision = svc.queue.act(item_id, who.name, body.action, body.note, svc.publish)
+    decision = act_on_item(svc.queue, item_id, who.name, body.action, body.note, svc.publish)
     return {"item": svc.queue.item(item_id).to_dict(), "decision": decision.to_dict()}
 
 

@@ -29,6 +29,7 @@ from service.auth import (
 )
 from service.charts import bar_chart, stacked_bar_chart
 from service.evidence import evidence_view
+from usecases.review import act_on_item
 
 router = APIRouter()
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -149,7 +150,7 @@ def act(request: Request, svc: Svc, who: Writer, item_id: str, action: Annotated
         if action == "escalate":
             svc.queue.escalate(item_id, who.name, note)
         else:
-            svc.queue.act(item_id, who.name, action, note, svc.publish)
+            act_on_item(svc.queue, item_id, who.name, action, note, svc.publish)
     except QueueError as exc:
         return item_page(request, svc, who, item_id, error=str(exc), status_code=exc.status)
     except KafkaError as exc:

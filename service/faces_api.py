@@ -23,6 +23,7 @@ from registry.faces import REVOKED, SubjectNotFound
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
 from service.uploads import read_uploads, start_retroscan
+from usecases import review
 from usecases.enrolment import enrol_faces
 
 router = APIRouter(prefix="/v1")
@@ -149,8 +150,8 @@ def request_removal(svc: Svc, user: UserId, clip_id: Annotated[str, PathParam(pa
     seen = next((s for s in svc.faces.sightings("cameo", user) if s.clip_id == clip_id), None)
     if seen is None:
         raise HTTPException(404, f"your face was not seen in a clip {clip_id!r}")
-    decision = svc.queue.file_removal(clip_id, user, body.reason, {"distance": seen.distance, "frame": seen.frame},
-                                      svc.publish)
+    seen_at = {"distance": seen.distance, "frame": seen.frame}
+    decision = review.request_removal(svc.queue, clip_id, user, body.reason, seen_at, svc.publish)
     svc.faces.note(user, who.name, "removal_request", {"clip_id": clip_id, "reason": body.reason})
     return decision.to_dict()
 

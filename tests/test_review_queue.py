@@ -15,6 +15,7 @@ from registry.models import ReviewItemRow
 from registry.review import AuditLog, NotFound, QueueError, ReviewQueue
 from registry.store import DecisionStore
 from tests.builders import decided, decision
+from usecases.review import act_on_item
 
 
 @pytest.fixture
@@ -51,7 +52,7 @@ def test_an_analyst_verdict_is_published_recorded_and_audited(stores):
     store.record([decided(decision("c1", "review"))])
     item = queue.claim_next("ana")
     published: list[Decision] = []
-    result = queue.act(item.item_id, "ana", "block", "matches the claimed cat", published.append)
+    result = act_on_item(queue, item.item_id, "ana", "block", "matches the claimed cat", published.append)
     assert published == [result] and result.source == "analyst" and result.verdict == "block"
     assert result.reasons[0].evidence["previous_verdict"] == "review"
     assert store.get("c1")["verdict"] == "block" and store.get("c1")["source"] == "analyst"
@@ -72,7 +73,7 @@ def test_a_failed_publish_records_nothing_and_keeps_the_claim(stores):
         raise ConnectionError("broker gone")
 
     with pytest.raises(ConnectionError):
-        queue.act(item.item_id, "ana", "takedown", "bad", broker_down)
+        act_on_item(queue, item.item_id, "ana", "takedown", "bad", broker_down)
     assert store.get("c1")["verdict"] == "review"
     assert [d["source"] for d in audit.decision_history("c1")] == ["gate"]
     assert queue.item(item.item_id).status == "claimed"
@@ -83,13 +84,13 @@ def test_only_the_holder_of_an_unexpired_claim_can_act(stores):
     store, queue, _ = stores
     store.record([decided(decision("c1", "review"))])
     with pytest.raises(QueueError, match="not claimed by ana"):
-        queue.act(queue.items()[0].item_id, "ana", "allow", "fine", lambda d: None)
+        act_on_item(queue, queue.items()[0].item_id, "ana", "allow", "fine", lambda d: None)
     item = queue.claim_next("ana", hold=dt.timedelta(seconds=-1))   # already expired
     with pytest.raises(QueueError, match="not claimed by ana"):
-        queue.act(item.item_id, "ana", "allow", "fine", lambda d: None)
+        act_on_item(queue, item.item_id, "ana", "allow", "fine", lambda d: None)
     assert queue.claim_next("bob").item_id == item.item_id   # the expired claim is free again
     with pytest.raises(QueueError, match="held by bob"):
-        queue.act(item.item_id, "ana", "allow", "fine", lambda d: None)
+        act_on_item(queue, item.item_id, "ana", "allow", "fine", lambda d: None)
 
 
 @pytest.mark.parametrize(("action", "note", "complaint"), [
@@ -102,9 +103,9 @@ def test_bad_actions_are_refused(stores, action, note, complaint):
     store.record([decided(decision("c1", "review"))])
     item = queue.claim_next("ana")
     with pytest.raises(QueueError, match=complaint):
-        queue.act(item.item_id, "ana", action, note, lambda d: None)
+        act_on_item(queue, item.item_id, "ana", action, note, lambda d: None)
     with pytest.raises(NotFound):
-        queue.act("no-such-item", "ana", "allow", "x", lambda d: None)
+        act_on_item(queue, "no-such-item", "ana", "allow", "x", lambda d: None)
 
 
 def test_two_analysts_claiming_at_once_never_get_the_same_item(stores):
@@ -150,7 +151,7 @@ def test_a_creator_disputes_a_block_and_the_history_keeps_every_step(stores):
     with pytest.raises(QueueError, match="already has an open dispute"):
         queue.file_dispute("c1", "carol", "again", "platform")
     assert queue.claim_next("ana").item_id == item.item_id
-    queue.act(item.item_id, "ana", "allow", "her own photo, not the claimed work", lambda d: None)
+    act_on_item(queue, item.item_id, "ana", "allow", "her own photo, not the claimed work", lambda d: None)
     assert [(d["source"], d["verdict"]) for d in audit.decision_history("c1")] == [("gate", "block"),
                                                                                  ("analyst", "allow")]
     assert [e.action for e in reversed(audit.search(clip_id="c1"))] == ["dispute", "claim", "allow"]
@@ -171,7 +172,7 @@ def test_queue_stats_count_depth_overdue_actions_and_verdicts(stores):
     now = dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     store.record([decided(decision("a", "review", at=now)), decided(decision("b", "review", at=now)),
                   decided(decision("c", "allow", at=now))])
-    queue.act(queue.claim_next("ana").item_id, "ana", "allow", "fine", lambda d: None)
+    act_on_item(queue, queue.claim_next("ana").item_id, "ana", "allow", "fine", lambda d: None)
     stats = queue.stats()
     assert stats.depth == {"review": 1} and stats.overdue == 0 and stats.oldest_open is not None
     assert sum(n for _, n in stats.actions_per_hour) == 1

@@ -78,6 +78,10 @@ class AnalystAction(StrEnum):
     TAKEDOWN = "takedown"
 
 
+# What an analyst may do with an item: decide it, or hand it up to an admin.
+ItemAction = StrEnum("ItemAction", {**{a.name: a.value for a in AnalystAction}, "ESCALATE": "escalate"})
+
+
 class ItemKind(StrEnum):
     """Kinds of analyst work in the review queue."""
 
