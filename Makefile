@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
-.PHONY: demo test lint bench clean chromium postgres
+.PHONY: demo test test-fast lint bench clean chromium postgres
 
 $(STAMP): setup.py
 	python3 -m venv $(VENV)
@@ -13,9 +13,17 @@ $(STAMP): setup.py
 demo: $(STAMP)
 	$(BIN)/clipguard demo
 
-test: $(STAMP) chromium postgres
-	$(BIN)/ruff check .
+test: $(STAMP) chromium postgres lint
 	$(BIN)/pytest
+
+# Unit tests on SQLite, without the slow ones: no broker, browser or PostgreSQL needed.
+test-fast: $(STAMP) lint
+	$(BIN)/pytest tests/unit -m "not postgres and not slow"
+
+# Style, and the layers of docs/architecture.md (.importlinter).
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # The console's browser tests drive Debian's Chromium; Playwright never downloads a browser here.
 chromium:

@@ -8,14 +8,13 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
 
-from classifiers.character.aliases import check_aliases, parse_alias
 from clipguard.core.vocab import ClaimAction
-from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
-from service.uploads import read_uploads, start_retroscan
-from usecases.references import build_references
+from service.uploads import read_uploads
+from usecases import claims
+from usecases.retroscans import in_background
 
 router = APIRouter(prefix="/v1/claims")
 Svc = Annotated[Services, Depends(services)]
@@ -31,16 +30,11 @@ async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write
                      alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
     """File a claim. A `takedown` claim also starts a retroscan of published clips."""
     files = await read_uploads(reference, MAX_REFERENCES, "reference")
-    aliases = [parse_alias(a) for a in alias]
     try:
-        check_aliases(aliases)
-        built = build_references(files, svc.settings.media, svc.embedder)
-    except (BadUpload, ValueError) as exc:
+        claim_id = claims.file_claim(svc.claims, who.name, title, action, files, alias, svc.settings.media,
+                                     svc.embedder, in_background(svc.settings))
+    except ValueError as exc:   # BadUpload is one
         raise HTTPException(422, str(exc)) from None
-    claim_id = svc.claims.add(who.name, title, action, built, aliases)
-    if action == "takedown":
-        start_retroscan(svc, "--claim", claim_id)
-        svc.claims.note(claim_id, who.name, "retroscan", {"started": True})
     return svc.claims.get(claim_id, who.name).to_dict()
 
 

@@ -19,12 +19,14 @@ from clipguard.core.contracts import ID_PATTERN
 from clipguard.core.vocab import Permission
 from media.uploads import BadUpload
 from registry.accounts import Principal
-from registry.faces import REVOKED, SubjectNotFound
+from registry.faces import SubjectNotFound
 from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
-from service.uploads import read_uploads, start_retroscan
+from service.uploads import read_uploads
 from usecases import review
+from usecases.cameos import change_permission, revoke_consent
 from usecases.enrolment import enrol_faces
+from usecases.retroscans import in_background
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
@@ -118,10 +120,10 @@ def set_permission(svc: Svc, user: UserId, body: PermissionIn,
     """Change whom you permit. Clips already published by creators you no longer permit are taken down."""
     _self(who, user)
     try:
-        _known(lambda: svc.faces.set_permission(user, body.permission, body.approved, who.name))
+        _known(lambda: change_permission(svc.faces, user, who.name, in_background(svc.settings), body.permission,
+                                         approved=body.approved))
     except ValueError as exc:
         raise HTTPException(422, str(exc)) from None
-    start_cameo_retroscan(svc, user)
     return svc.faces.cameo(user).to_dict()
 
 
@@ -129,8 +131,7 @@ def set_permission(svc: Svc, user: UserId, body: PermissionIn,
 def revoke_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:write")]) -> Response:
     """Withdraw all consent: clips already published by anyone else are taken down."""
     _self(who, user)
-    _known(lambda: svc.faces.set_permission(user, REVOKED, [], who.name))
-    start_cameo_retroscan(svc, user)
+    _known(lambda: revoke_consent(svc.faces, user, who.name, in_background(svc.settings)))
     return Response(status_code=204)
 
 
@@ -164,8 +165,3 @@ def set_mutuals(svc: Svc, user: UserId, body: MutualsIn,
     """The platform reports whom `user` follows back; `mutuals` permissions read it."""
     svc.faces.set_mutuals(user, body.mutuals)
     return Response(status_code=204)
-
-
-def start_cameo_retroscan(svc: Services, user: str) -> None:
-    start_retroscan(svc, "--cameo", user)
-    svc.faces.note(user, "api", "retroscan", {"started": True})

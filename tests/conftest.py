@@ -48,7 +48,18 @@ def postgres_url() -> Iterator[str]:
         admin.close()
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Each test is marked by its folder: unit, integration or browser (`make test-fast` runs unit)."""
+    for item in items:
+        lane = Path(str(item.path)).parent.name
+        if lane in LANES:
+            item.add_marker(getattr(pytest.mark, lane))
+
+
+LANES = ("unit", "integration", "browser")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Each test that takes this runs once on SQLite and once on PostgreSQL, on an empty schema."""
     if request.param == "sqlite":

@@ -210,18 +210,17 @@ def claims() -> None:
 @user_errors
 def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tuple[Path, ...], action: str) -> None:
     """File a claim; prints its id. A takedown claim is then retroscanned (`clipguard retroscan`)."""
-    from classifiers.character.aliases import check_aliases, parse_alias
     from clipguard.core.contracts import check_id
     from media.uploads import Upload
-    from usecases.references import build_references, configured_embedder
+    from usecases.claims import file_claim
+    from usecases.references import configured_embedder
 
     check_id(holder, "--holder")
-    parsed = [parse_alias(a) for a in aliases]
-    check_aliases(parsed)
     settings = Settings.from_env()
-    built = build_references([Upload(p.name, p.read_bytes()) for p in references], settings.media,
-                             configured_embedder(settings))
-    click.echo(_claims(settings).add(holder, title, action, built, parsed))
+    files = [Upload(p.name, p.read_bytes()) for p in references]
+    claim_id = file_claim(_claims(settings), holder, title, action, files, aliases, settings.media,
+                          configured_embedder(settings), _retroscan_now(settings))
+    click.echo(claim_id)
 
 
 @claims.command("list")
@@ -367,15 +366,14 @@ def cameos_enroll(user_id: str, photos: tuple[Path, ...], permission: str, allow
 def cameos_permit(user_id: str, allowed: tuple[str, ...], disallowed: tuple[str, ...], permission: str | None,
                   policy_path: str | None) -> None:
     """Change whom a cameo owner permits; published clips they no longer permit are taken down."""
+    from usecases.cameos import change_permission
+
     settings = Settings.from_env()
-    store = _faces(settings)
-    current = _known(lambda: store.grant(user_id))
-    level = permission or ("approved" if allowed else current.permission)
-    approved = ((set(current.approved) | set(allowed)) - set(disallowed)) if level == "approved" else set()
-    store.set_permission(user_id, level, sorted(approved), "cli")
-    click.echo(f"cameo {user_id}: permission {level}"
-               + (f", approved {', '.join(sorted(approved))}" if approved else ""), err=True)
-    _cameo_retroscan(settings, user_id, policy_path)
+    retroscan = _retroscan_now(settings, policy_path)
+    level, approved = _known(lambda: change_permission(_faces(settings), user_id, "cli", retroscan, permission,
+                                                       allow=allowed, disallow=disallowed))
+    click.echo(f"cameo {user_id}: permission {level}" + (f", approved {', '.join(approved)}" if approved else ""),
+               err=True)
 
 
 @cameos.command("revoke")
@@ -384,13 +382,11 @@ def cameos_permit(user_id: str, allowed: tuple[str, ...], disallowed: tuple[str,
 @user_errors
 def cameos_revoke(user_id: str, policy_path: str | None) -> None:
     """Withdraw all consent: only the owner may use their face; published clips by others are taken down."""
-    from registry.faces import REVOKED
+    from usecases.cameos import revoke_consent
 
     settings = Settings.from_env()
-    store = _faces(settings)
-    _known(lambda: store.set_permission(user_id, REVOKED, [], "cli"))
+    _known(lambda: revoke_consent(_faces(settings), user_id, "cli", _retroscan_now(settings, policy_path)))
     click.echo(f"cameo {user_id}: consent revoked", err=True)
-    _cameo_retroscan(settings, user_id, policy_path)
 
 
 @cameos.command("list")
@@ -430,10 +426,18 @@ def _known(read: Callable[[], Any]) -> Any:
         raise ValueError(f"{exc}; enrol them first with `clipguard cameos enroll`") from None
 
 
-def _cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None) -> None:
-    from pipelines.retroscan import run_cameo_retroscan
+def _retroscan_now(settings: Settings, policy_path: str | None = None) -> Callable[..., None]:
+    """The CLI waits for a retroscan and prints what it took down."""
 
-    _print_retroscan(run_cameo_retroscan(settings, user_id, policy_path))
+    def run(*args: str) -> None:
+        from pipelines.retroscan import run_cameo_retroscan, run_retroscan
+
+        kind, subject = args
+        result = (run_retroscan(settings, subject, policy_path) if kind == "--claim"
+                  else run_cameo_retroscan(settings, subject, policy_path))
+        _print_retroscan(result)
+
+    return run
 
 
 @cli.group()

@@ -46,6 +46,7 @@ def one_at_a_time(references: list[Reference], rgb: np.ndarray) -> dict[str, int
     return {claim: n for claim, n in counts.items() if n >= reference_index.SEARCH_INLIERS}
 
 
+@pytest.mark.slow
 def test_the_orb_index_finds_what_matching_each_reference_in_turn_finds(references, queries):
     index = OrbIndex.build(references)
     for work, rgb in queries:
@@ -57,6 +58,7 @@ def test_the_orb_index_finds_what_matching_each_reference_in_turn_finds(referenc
         assert {c for c, n in ours.items() if n >= 16} <= set(baseline), (work, ours, baseline)
 
 
+@pytest.mark.slow
 def test_the_approximate_index_finds_the_same_claims(references, queries, monkeypatch):
     exact = OrbIndex.build(references)
     monkeypatch.setattr(reference_index, "ORB_ANN_FROM", 1)
@@ -67,6 +69,7 @@ def test_the_approximate_index_finds_the_same_claims(references, queries, monkey
         assert strong == {c for c, n in found(exact, rgb).items() if n >= 16}, work
 
 
+@pytest.mark.slow
 def test_adding_references_later_equals_building_with_them(references, queries):
     later = OrbIndex.build(references[:2])
     later.add(references[2:])
@@ -88,6 +91,7 @@ def round_trip(index):
     return type(index).deserialize(out)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("approximate", [False, True])
 def test_a_serialized_orb_index_answers_as_the_original(references, queries, approximate, monkeypatch):
     if approximate:
