@@ -28,7 +28,9 @@ import click
 import numpy as np
 from PIL import Image
 
+from bench.harness import MAX_FALSE_MATCH, loosest_bar
 from classifiers.character import orb
+from classifiers.character.hamming import distance as hamming_distance
 from classifiers.character.reference_index import (
     MIN_PDQ_QUALITY,
     PDQ_BITS,
@@ -48,7 +50,6 @@ from usecases.references import build_references
 CLAIMED = ("chelsea", "astronaut", "coffee", "rocket", "camera", "immunohistochemistry", "logo", "clock")
 UNCLAIMED = ("hubble_deep_field", "coins", "brick", "grass", "gravel", "horse", "moon", "page", "retina", "text",
              "colorwheel", "microaneurysms", "checkerboard")
-MAX_FALSE_MATCH = 0.01
 FRAME = (640, 360)
 
 
@@ -91,14 +92,10 @@ class Measure:
         pdq, phash, inliers = {}, {}, {}
         for w, refs in self._refs.items():
             if usable:
-                pdq[w] = min(_hamming(h.pdq, r.pdq) for h in usable for r in refs)
-            phash[w] = min(_hamming(h.phash, r.phash) for h in hashes for r in refs)
+                pdq[w] = min(hamming_distance(h.pdq, r.pdq) for h in usable for r in refs)
+            phash[w] = min(hamming_distance(h.phash, r.phash) for h in hashes for r in refs)
             inliers[w] = max((m.measure for m in found if m.reference.claim_id == w), default=0)
         return Query(work, edit, pdq, phash, inliers)
-
-
-def _hamming(a: str, b: str) -> int:
-    return (int(a, 16) ^ int(b, 16)).bit_count()
 
 
 def _sources() -> list[tuple[str | None, np.ndarray]]:
@@ -166,14 +163,10 @@ def recall(queries: list[Query], edit: str, match: Callable[[Query], set[str]]) 
 
 
 def per_method_threshold(method: Method, queries: list[Query]) -> tuple[int, float]:
-    """The loosest threshold with at most MAX_FALSE_MATCH of unclaimed queries matching anything."""
-    best = (method.candidates[0], 0.0)
-    for threshold in method.candidates:
-        rate = false_rate(queries, lambda q, t=threshold: hits(q, method, t))
-        if rate > MAX_FALSE_MATCH:
-            break
-        best = (threshold, rate)
-    return best
+    """The loosest threshold with at most MAX_FALSE_MATCH of unclaimed queries matching anything
+    (the strictest candidate when none is within it)."""
+    picked = loosest_bar(method.candidates, lambda t: false_rate(queries, lambda q: hits(q, method, t)))
+    return picked or (method.candidates[0], 0.0)
 
 
 def pick_policy(queries: list[Query]) -> dict[str, int] | None:

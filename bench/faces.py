@@ -28,6 +28,7 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from bench.characters import at_gate_size, letterboxed
+from bench.harness import loosest_bar
 from classifiers.faces.handler import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
@@ -36,7 +37,6 @@ from fixtures.faces import PEOPLE, face_photo
 from media.sampling import sample_frames
 
 LFW_ANCHOR = 0.6          # dlib: 99.38% on LFW at this distance
-MAX_FALSE_MATCH = 0.01
 MIN_RECALL = 0.95
 BARS = tuple(round(b, 3) for b in np.arange(0.30, 0.725, 0.025))
 FRAME = (640, 360)
@@ -96,9 +96,11 @@ def pick_bars(table: dict) -> tuple[float, float]:
     """Review bar: the loosest, at or under the LFW anchor, at which at most 1% of strangers match.
     Match bar: the loosest at which no stranger matched at all, so a block needs a distance never
     seen between two different people; the band between goes to a person."""
-    within = {float(b): r for b, r in table.items() if float(b) <= LFW_ANCHOR}
-    review = max([b for b, r in within.items() if r["false_match"] <= MAX_FALSE_MATCH], default=min(within))
-    match = max([b for b, r in within.items() if r["false_match"] == 0 and b <= review], default=min(within))
+    within = sorted((float(b), r) for b, r in table.items() if float(b) <= LFW_ANCHOR)
+    rates = dict((b, r["false_match"]) for b, r in within)
+    strictest = within[0][0]
+    review = (loosest_bar(rates, rates.__getitem__) or (strictest,))[0]
+    match = (loosest_bar([b for b in rates if b <= review], rates.__getitem__, budget=0.0) or (strictest,))[0]
     return match, review
 
 

@@ -32,6 +32,7 @@ from bus.publish import DecisionPublisher
 from classifiers.character import orb
 from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
+from classifiers.character.rule import measure_value
 from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
@@ -138,9 +139,9 @@ class MatchClaim(beam.DoFn):
             return None
         reason = max(hits, key=lambda r: r.score or 0.0)
         evidence = reason.evidence
-        measure = evidence["inliers"] if evidence["method"] == "orb" else evidence["distance"]
         return Takedown(retroscan_takedown(clip_id, reason, self._policy.label, model, utcnow()),
-                        ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"], measure,
+                        ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"],
+                                   measure_value(evidence),
                                    evidence["frame"], "takedown", "retroscan"))
 
 

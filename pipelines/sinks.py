@@ -17,6 +17,7 @@ import apache_beam as beam
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
+from classifiers.character.rule import measure_value
 from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.core.contracts import Decision, parse_timestamp
 from media.sampling import thumbnail_jpeg
@@ -45,9 +46,8 @@ def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedC
 def claim_matches(decision: Decision) -> list[ClaimMatch]:
     """The claims a decision's character reasons cite, for their holders to see. The measure is the
     method's own: a Hamming distance, ORB inliers or a CLIP similarity (an alias has none: 0)."""
-    return [ClaimMatch(e["claim_id"], decision.clip_id, e.get("reference_id"), e["method"],
-                       float(e.get("distance", e.get("inliers", e.get("similarity", 0)))), e.get("frame"),
-                       decision.verdict, decision.source)
+    return [ClaimMatch(e["claim_id"], decision.clip_id, e.get("reference_id"), e["method"], measure_value(e),
+                       e.get("frame"), decision.verdict, decision.source)
             for r in decision.reasons if r.signal == "character" for e in [r.evidence]]
 
 

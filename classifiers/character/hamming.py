@@ -21,6 +21,11 @@ CHUNK_BITS = 16
 MULTI_INDEX_FROM = 2_000
 
 
+def distance(a: str, b: str) -> int:
+    """Bits that differ between two hex-encoded hashes of the same length."""
+    return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
 def pack(hexes: Sequence[str], nbits: int) -> np.ndarray:
     """Hex hashes as an (n, nbits/8) uint8 array."""
     if not hexes:

@@ -27,6 +27,17 @@ def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
     return out
 
 
+# Where each method's finding keeps its measure; an alias has none.
+MEASURE_KEYS = {"pdq": "distance", "phash": "distance", "orb": "inliers", "clip": "similarity"}
+
+
+def measure_value(evidence: Mapping[str, Any]) -> float:
+    """A character finding's raw measure in its method's own unit (0 for an alias): what a
+    holder's match list records."""
+    key = MEASURE_KEYS.get(evidence["method"])
+    return float(evidence[key]) if key else 0.0
+
+
 def character_measure(method: str, evidence: Mapping[str, Any], limits: Mapping[str, Any]) -> Measure | None:
     """The finding's measure against `limits`; None for an alias, which has no measure.
     Hashes are judged on Hamming distance (lower is closer), ORB on RANSAC inliers and CLIP on

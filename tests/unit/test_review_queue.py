@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from clipguard.core.contracts import Decision
+from clipguard.core.signals import Finding, Signal
+from policies.decisions import gate_decision
+from policies.engine import decide
 from registry.db import engine_for
 from registry.models import ReviewItemRow
 from registry.review import AuditLog, NotFound, QueueError, ReviewQueue
 from registry.store import DecisionStore
 from tests.builders import decided, decision
+from usecases.policy_files import load_policy
 from usecases.review import act_on_item
 
 
@@ -179,3 +184,30 @@ def test_queue_stats_count_depth_overdue_actions_and_verdicts(stores):
     assert sum(mix.get("review", 0) for _, mix in stats.verdict_mix) == 2
     assert sum(mix.get("allow", 0) for _, mix in stats.verdict_mix) == 2   # the gate's and the analyst's
     assert [ms for _, ms in stats.gate_latency_p50_ms if ms is not None] == [5.0]
+
+
+def test_the_queue_orders_by_the_reasons_that_set_the_review(stores):
+    """Severity comes from the policy's real ruling: the reasons that made a clip a review, not
+    every reason on it. The packaged policy always adds an explicit reason, even to an allow."""
+    policy = load_policy()
+    calm = Signal("explicit", "open_nsfw", "v", ok=True, findings=(Finding("calm", 0.01, {
+        "score_max": 0.01, "score_topk_mean": 0.01, "k": 3, "frame": 0, "t": 0.0}),))
+    risky = replace(calm, findings=(Finding("risky", 0.5, {**calm.findings[0].evidence, "score_max": 0.5}),))
+    alias = Signal("character", "pdq+phash+orb+alias", "v", ok=True, findings=(Finding("alias", None, {
+        "claim_id": "c1", "title": "Chelsea", "action": "block", "method": "alias", "alias": "chelsea",
+        "lang": "en", "words": "chelsea"}),))
+    quiet = {"character": replace(alias, findings=()), "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True)}
+    cases = {
+        "faces-failed": {**quiet, "faces": Signal("faces", "dlib-resnet-v1", "v", ok=False, error="boom"),
+                         "explicit": calm},
+        "explicit-review": {**quiet, "explicit": risky},
+        "alias-review": {**quiet, "character": alias, "explicit": calm},
+    }
+    rulings = {clip: decide(signals, policy) for clip, signals in cases.items()}
+    assert {clip: (r.verdict, r.severity) for clip, r in rulings.items()} == {
+        "faces-failed": ("review", 4), "explicit-review": ("review", 3), "alias-review": ("review", 2)}
+    store, queue, _ = stores
+    now = dt.datetime(2026, 11, 21, 10, tzinfo=dt.UTC)
+    store.record([replace(decided(gate_decision(clip, r, policy.label, {}, now.timestamp(), now)), severity=r.severity)
+                  for clip, r in rulings.items()])
+    assert [i.clip_id for i in queue.items("pending")] == ["faces-failed", "explicit-review", "alias-review"]

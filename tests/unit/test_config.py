@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from clipguard.core.config import Settings
+from clipguard.core.config import MediaLimits, Settings
 
 
 def test_defaults_come_from_the_home_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
@@ -26,10 +26,18 @@ def test_sampling_is_configurable_and_checked(monkeypatch: pytest.MonkeyPatch):
             Settings.from_env()
 
 
-def test_settings_round_trip_through_a_child_environment(tmp_path: Path):
+def test_settings_round_trip_through_a_child_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    models = tmp_path / "models"
+    models.mkdir()
     s = Settings(home=tmp_path, database_url="sqlite:///x.db", kafka_bootstrap="h:1",
-                 media_roots=(tmp_path / "a", tmp_path / "b"))
+                 media_roots=(tmp_path / "a", tmp_path / "b"), media=MediaLimits(sample_fps=2.5, max_frames=9),
+                 explicit_model_dir=models, explicit_label="porn", face_model_dir=models,
+                 keep_frames_for=("block",), frame_retention_days=3.0)
     env = s.to_env()
     assert env["CLIPGUARD_MEDIA_ROOTS"] == f"{tmp_path / 'a'}:{tmp_path / 'b'}"
-    assert (env["KAFKA_BOOTSTRAP"], env["CLIPGUARD_DATABASE_URL"]) == ("h:1", "sqlite:///x.db")
-    assert (env["CLIPGUARD_SAMPLE_FPS"], env["CLIPGUARD_MAX_FRAMES"]) == ("1.0", "16")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert Settings.from_env() == s     # what a child `clipguard` reads is what the parent had
+    monkeypatch.setenv("CLIPGUARD_KEEP_FRAMES_FOR", "block,maybe")
+    with pytest.raises(ValueError, match="unknown verdict"):
+        Settings.from_env()
