@@ -53,8 +53,7 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
     views = {i: FrameView(i, t, frame_url(clip_id, i)) for i, t in frames}
     by_kind = {kind: m for m in families.registered() for kind in m.reasons}
     matches, scores = [], []
-    for reason in decision["reasons"]:
-        drawn = _reason_view(reason, by_kind, policy, attrs)
+    for drawn in (view for reason in decision["reasons"] for view in _reason_views(reason, by_kind, policy, attrs)):
         scores += drawn.scores
         shown = views.get(drawn.frame)
         if shown:
@@ -67,15 +66,15 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
     return EvidenceView(list(views.values()), matches, scores)
 
 
-def _reason_view(reason: Mapping[str, Any], by_kind: Mapping[str, families.SignalFamilyManifest],
-                 policy: Policy, attrs: Mapping[str, Any]) -> ReasonView:
+def _reason_views(reason: Mapping[str, Any], by_kind: Mapping[str, families.SignalFamilyManifest],
+                  policy: Policy, attrs: Mapping[str, Any]) -> list[ReasonView]:
     """The reason's own family draws it; a reason no family claims (unreadable media, a failed
     check) has at most a box, and a reason without evidence has nothing to draw."""
     evidence = reason.get("evidence") or {}
     manifest = by_kind.get(reason["signal"])
     if not evidence:
-        return ReasonView()
+        return []
     if manifest is None:
         boxes = ((*evidence["box"], reason["signal"]),) if "box" in evidence else ()
-        return ReasonView(frame=evidence.get("frame"), boxes=boxes)
+        return [ReasonView(frame=evidence.get("frame"), boxes=boxes)]
     return manifest.view({**reason, "evidence": evidence}, policy.signals.get(manifest.family), attrs)

@@ -9,22 +9,30 @@ from collections.abc import Mapping
 from typing import Any
 
 from clipguard.core.contracts import VERDICTS, Reason
-from clipguard.core.measures import CLOSE, MATCHES, Measure
+from clipguard.core.measures import CLOSE, MATCHES, Measure, one_reason_each
 from clipguard.core.signals import Signal
 
 
 def character_rule(signal: Signal, config: Mapping[str, Any], policy: str,
                    attrs: Mapping[str, Any]) -> list[tuple[str, Reason]]:
-    out = []
+    """One reason per claim: its strongest frame match (or the alias), with the other frames and
+    methods that support it in the evidence."""
+    judged = []
     for finding in signal.findings:
         evidence = finding.evidence
         method = evidence["method"]
-        judged = _judge(method, evidence, config[method])
-        if judged is not None:
-            verdict, detail = judged
-            out.append((verdict, Reason(f"{policy}/character.{method}", "character", detail, finding.score,
-                                        dict(evidence))))
-    return out
+        verdict_detail = _judge(method, evidence, config[method])
+        if verdict_detail is not None:
+            verdict, detail = verdict_detail
+            judged.append((verdict, Reason(f"{policy}/character.{method}", "character", detail, finding.score,
+                                           dict(evidence))))
+    return one_reason_each(judged, lambda r: r.evidence["claim_id"], _supporting)
+
+
+def _supporting(verdict: str, reason: Reason) -> dict[str, Any]:
+    evidence = reason.evidence
+    keys = ("method", "frame", "t", "reference_id", MEASURE_KEYS.get(evidence["method"]), "zero_shot")
+    return {"verdict": verdict, **{k: evidence[k] for k in keys if k in evidence}}
 
 
 # Where each method's finding keeps its measure; an alias has none.

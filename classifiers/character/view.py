@@ -13,11 +13,15 @@ NO_BAR = "no bar in the loaded policy"
 
 
 def character_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
-                   attrs: Mapping[str, Any]) -> ReasonView:
+                   attrs: Mapping[str, Any]) -> list[ReasonView]:
+    """The claim's strongest finding and every other one that supports it, each on its frame."""
     evidence = reason["evidence"]
+    findings = [evidence, *({**evidence, **other} for other in evidence.get("also", ()))]
+    return [_finding_view(f, section) for f in findings if f["method"] != "alias"]   # an alias has no frame
+
+
+def _finding_view(evidence: Mapping[str, Any], section: Mapping[str, Any] | None) -> ReasonView:
     method = evidence["method"]
-    if method == "alias":   # a title in the prompt: no frame, no reference, no measure
-        return ReasonView()
     limits = (section or {}).get(method)
     measure = character_measure(method, evidence, limits) if limits is not None else None
     line = (ScoreLine("character", measure.name, measure.value, measure.bars) if measure

@@ -11,7 +11,7 @@ from clipguard.core.families import ReasonView, ScoreLine
 
 
 def explicit_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
-                  attrs: Mapping[str, Any]) -> ReasonView:
+                  attrs: Mapping[str, Any]) -> list[ReasonView]:
     evidence = reason["evidence"]
     limits = explicit_limits(section or {}, attrs.get("audience"))
     if not limits:
@@ -20,4 +20,4 @@ def explicit_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
         scores = (ScoreLine("explicit", f"top-{evidence['k']} mean", evidence["score_topk_mean"],
                             f"block >= {limits['block']}"),
                   ScoreLine("explicit", "max", evidence["score_max"], f"review >= {limits['review']}"))
-    return ReasonView(frame=evidence["frame"], marks=(f"explicit {evidence['score_max']:.3f}",), scores=scores)
+    return [ReasonView(frame=evidence["frame"], marks=(f"explicit {evidence['score_max']:.3f}",), scores=scores)]

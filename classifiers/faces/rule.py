@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from clipguard.core.contracts import VERDICTS, Reason
-from clipguard.core.measures import MATCHES, Measure
+from clipguard.core.measures import MATCHES, Measure, one_reason_each
 from clipguard.core.signals import Signal
 
 
@@ -30,7 +30,7 @@ def face_rule(signal: Signal, config: Mapping[str, Any], policy: str,
     out = []
     for finding in signal.findings:
         evidence = finding.evidence
-        if evidence["kind"] == "declared":
+        if evidence["kind"] == "declared":   # never seen, so never beside a face of the same person
             out.append((config["declared"]["verdict"], Reason(f"{policy}/consent.declared", "consent", finding.detail,
                                                               None, dict(evidence))))
             continue
@@ -49,7 +49,13 @@ def face_rule(signal: Signal, config: Mapping[str, Any], policy: str,
         verdict = "block" if measure.strength == MATCHES else "review"
         out.append((verdict, Reason(f"{policy}/{kind}", kind, detail, finding.score,
                                     {**evidence, "model": signal.model, "model_version": signal.model_version})))
-    return out
+    # One reason per person matched: their closest face, with the other sightings in the evidence.
+    return one_reason_each(out, lambda r: (r.evidence.get("kind"), r.evidence.get("subject_id")), _sighting)
+
+
+def _sighting(verdict: str, reason: Reason) -> dict[str, Any]:
+    keys = ("person", "frame", "t", "box", "distance")
+    return {"verdict": verdict, **{k: reason.evidence[k] for k in keys if k in reason.evidence}}
 
 
 def check_faces_policy(section: Mapping[str, Any]) -> None:

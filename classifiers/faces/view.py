@@ -11,14 +11,20 @@ from clipguard.core.families import ReasonView, ScoreLine
 
 
 def faces_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
-               attrs: Mapping[str, Any]) -> ReasonView:
+               attrs: Mapping[str, Any]) -> list[ReasonView]:
+    """The person's closest face and every other sighting of them, each boxed on its frame."""
     evidence = reason["evidence"]
+    sightings = [evidence, *({**evidence, **other} for other in evidence.get("also", ()))]
+    return [_sighting_view(reason["signal"], s, section) for s in sightings]
+
+
+def _sighting_view(signal: str, evidence: Mapping[str, Any], section: Mapping[str, Any] | None) -> ReasonView:
     if "distance" not in evidence:   # a declared cameo, or a removal request: at most a box
-        boxes = ((*evidence["box"], reason["signal"]),) if "box" in evidence else ()
+        boxes = ((*evidence["box"], signal),) if "box" in evidence else ()
         return ReasonView(frame=evidence.get("frame"), boxes=boxes)
     limits = (section or {}).get("models", {}).get(evidence.get("model"))
     bars = face_measure(evidence, limits).bars if limits else "no bar in the loaded policy"
     name = evidence["name"]
     return ReasonView(frame=evidence["frame"], marks=(f"{name} ({evidence['distance']:.3f})",),
                       boxes=((*evidence["box"], name),),
-                      scores=(ScoreLine(reason["signal"], f"face distance to {name}", evidence["distance"], bars),))
+                      scores=(ScoreLine(signal, f"face distance to {name}", evidence["distance"], bars),))

@@ -70,8 +70,9 @@ class ReasonView:
 
 
 # A family's console view of one of its reasons: (reason as a dict, the family's policy section or
-# None when the loaded policy has none, the clip's attrs) -> what to draw.
-View = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any]], ReasonView]
+# None when the loaded policy has none, the clip's attrs) -> what to draw, one view per frame the
+# reason's findings were on.
+View = Callable[[Mapping[str, Any], Mapping[str, Any] | None, Mapping[str, Any]], list[ReasonView]]
 
 
 @dataclass(frozen=True)

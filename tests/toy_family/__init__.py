@@ -52,11 +52,11 @@ def check_darkness_policy(section: Mapping[str, Any]) -> None:
 
 
 def darkness_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
-                  attrs: Mapping[str, Any]) -> ReasonView:
+                  attrs: Mapping[str, Any]) -> list[ReasonView]:
     evidence = reason["evidence"]
     bar = f"review <= {section['review_below']}" if section else "no bar in the loaded policy"
-    return ReasonView(frame=evidence["frame"], marks=(f"dark {evidence['brightness']:.3f}",),
-                      scores=(ScoreLine(FAMILY, "brightness", evidence["brightness"], bar),))
+    return [ReasonView(frame=evidence["frame"], marks=(f"dark {evidence['brightness']:.3f}",),
+                       scores=(ScoreLine(FAMILY, "brightness", evidence["brightness"], bar),))]
 
 
 def _handler(context: HandlerContext) -> Handler:

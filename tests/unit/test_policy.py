@@ -16,9 +16,9 @@ def character(*findings: Finding, ok: bool = True) -> dict[str, Signal]:
                                 error=None if ok else "boom")}
 
 
-def hit(method: str, distance: int, action: str = "block", frame: int = 12) -> Finding:
+def hit(method: str, distance: int, action: str = "block", frame: int = 12, claim: str = "c1") -> Finding:
     return Finding("resembles", 0.9, {"method": method, "distance": distance, "action": action,
-                                      "title": "Chelsea", "claim_id": "c1", "reference_id": "r1", "frame": frame})
+                                      "title": "Chelsea", "claim_id": claim, "reference_id": "r1", "frame": frame})
 
 
 def test_the_packaged_policy_loads_with_a_version_and_fails_closed():
@@ -49,7 +49,7 @@ def test_a_near_match_goes_to_review():
 
 
 def test_the_strongest_reason_wins_and_comes_first():
-    ruling = decide(character(hit("phash", 6), hit("pdq", 3, action="takedown")), POLICY)
+    ruling = decide(character(hit("phash", 6, claim="c2"), hit("pdq", 3, action="takedown")), POLICY)
     assert ruling.verdict == "takedown"
     assert [r.policy.split("/")[-1] for r in ruling.reasons] == ["character.pdq", "character.phash"]
 
@@ -81,3 +81,13 @@ def test_a_broken_policy_file_is_refused_with_a_reason(tmp_path: Path, text, com
     path.write_text(text)
     with pytest.raises(PolicyError, match=complaint):
         load_policy(path)
+
+
+def test_one_reason_per_claim_with_the_other_frames_in_its_evidence():
+    ruling = decide(character(hit("phash", 6, frame=3), hit("pdq", 3, frame=12), hit("pdq", 20, frame=30),
+                              hit("pdq", 4, claim="c2")), POLICY)
+    assert [r.evidence["claim_id"] for r in ruling.reasons] == ["c1", "c2"]
+    first = ruling.reasons[0]
+    assert first.evidence["frame"] == 12 and first.evidence["distance"] == 3
+    assert [(a["frame"], a["method"]) for a in first.evidence["also"]] == [(30, "pdq"), (3, "phash")]
+    assert first.detail.endswith("2 more finding(s) agree") and "also" not in ruling.reasons[1].evidence
