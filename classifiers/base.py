@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Generic, TypeVar
@@ -21,6 +21,8 @@ from clipguard.core.signals import ClipInput, Signal
 
 log = logging.getLogger(__name__)
 M = TypeVar("M")
+S = TypeVar("S")
+T = TypeVar("T")
 
 
 class SignalHandler(Generic[M]):
@@ -71,6 +73,53 @@ class SignalHandler(Generic[M]):
 
     def get_metrics_namespace(self) -> str:
         return f"clipguard.{self.name}"
+
+
+def best_per(items: Iterable[T], key: Callable[[T], Hashable], closeness: Callable[[T], float]) -> list[T]:
+    """The closest item (highest `closeness`) for each key, in the order the keys first came."""
+    best: dict[Hashable, T] = {}
+    for item in items:
+        k = key(item)
+        if k not in best or closeness(item) > closeness(best[k]):
+            best[k] = item
+    return list(best.values())
+
+
+class Refreshed(Generic[S, T]):
+    """What a handler matches against, re-read from its source every `every_s` seconds so new
+    claims, enrolments and revocations apply without a restart. Building is the costly part (an
+    ORB graph over many claims), so with an `identity` it is rebuilt only when that changed."""
+
+    def __init__(self, read: Callable[[], S], build: Callable[[S], T], every_s: float, empty: T,
+                 identity: Callable[[S], Hashable] | None = None):
+        self._read, self._build, self._every_s, self._identity = read, build, every_s, identity
+        self._value = empty
+        self._built_from: Hashable = object()
+        self._read_at = float("-inf")
+
+    def current(self) -> T:
+        if time.monotonic() - self._read_at >= self._every_s:
+            source = self._read()
+            identity = self._identity(source) if self._identity else object()
+            if identity != self._built_from:
+                self._value, self._built_from = self._build(source), identity
+            self._read_at = time.monotonic()
+        return self._value
+
+
+def onnx_providers() -> list[str]:
+    """onnxruntime's execution providers, CUDA first where this build and machine have it."""
+    import onnxruntime
+
+    available = onnxruntime.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+
+
+def torch_device(wanted: str | None = None) -> str:
+    """The device a torch model runs on: `wanted`, else CUDA when torch sees a GPU, else CPU."""
+    import torch
+
+    return wanted or ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 def weights_digest(folder: Path, patterns: Sequence[str] = ("*.safetensors", "*.bin")) -> str:

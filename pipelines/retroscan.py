@@ -45,13 +45,11 @@ from policies.engine import Policy, judge
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
 from registry.faces import FaceStore, Sighting
-from registry.store import DecisionStore
+from registry.store import KEEP_SIGNALS_FOR, DecisionStore
 from usecases.policy_files import load_policy
 
 log = logging.getLogger("clipguard.retroscan")
 NAMESPACE = "clipguard.retroscan"
-# Clips that are, or may become, visible: a takedown claim reaches both.
-RESCANNED_VERDICTS = ("allow", "review")
 
 
 @dataclass(frozen=True)
@@ -263,7 +261,7 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
 
 def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str) -> dict[str, int]:
     """Run `match` over the stored `signal` features of every clip that may be shown; its counters."""
-    candidates = list(DecisionStore(engine_for(settings.database_url)).retroscan_candidates(signal, RESCANNED_VERDICTS))
+    candidates = list(DecisionStore(engine_for(settings.database_url)).retroscan_candidates(signal, KEEP_SIGNALS_FOR))
     log.info("retroscan of %s over %d stored clips", what, len(candidates))
     with beam.Pipeline(options=pipeline_options([], streaming=False)) as pipeline:
         (pipeline

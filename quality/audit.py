@@ -26,15 +26,12 @@ from quality.batches import claim_citation_table, decision_table, event_table, r
 from registry.alerts import Alert, AlertStore
 from registry.claims import ClaimStore
 from registry.db import migrate
+from registry.integrity import CAMEO_PHOTO_COUNTS, CLAIM_REFERENCE_COUNTS
 from registry.review import AuditLog
 from registry.store import DecisionStore
 
 REFERENCE_WINDOW = dt.timedelta(days=7)
-CLAIM_REFERENCES_SQL = ("SELECT c.claim_id, COUNT(r.reference_id) AS reference_count FROM claims c "
-                        "LEFT JOIN claim_references r ON r.claim_id = c.claim_id GROUP BY c.claim_id")
-CAMEO_PHOTOS_SQL = ("SELECT c.user_id, COUNT(e.embedding_id) AS photo_count FROM cameos c "
-                    "LEFT JOIN face_embeddings e ON e.subject_kind = 'cameo' AND e.subject_id = c.user_id "
-                    "GROUP BY c.user_id")
+
 
 
 @dataclass(frozen=True)
@@ -139,8 +136,8 @@ def run_audit(settings: Settings, since: dt.datetime, until: dt.datetime, events
     results = [
         validator.frame("clip_generated", suites.clip_events(bounds), event_table(events, now)),
         validator.frame("decision_log", suites.decision_log(bounds), decision_table(decisions)),
-        validator.query("registry_claims", suites.registry_claims(), settings.database_url, CLAIM_REFERENCES_SQL),
-        validator.query("registry_cameos", suites.registry_cameos(), settings.database_url, CAMEO_PHOTOS_SQL),
+        validator.query("registry_claims", suites.registry_claims(), settings.database_url, CLAIM_REFERENCE_COUNTS),
+        validator.query("registry_cameos", suites.registry_cameos(), settings.database_url, CAMEO_PHOTO_COUNTS),
         validator.frame("registry_citations", suites.registry_citations(),
                         claim_citation_table(decisions_store.standing(("review", "block", "takedown")),
                                              ClaimStore(engine).statuses())),

@@ -92,6 +92,13 @@ def audit(session: Session, actor: str, action: str, note: str, clip_id: str | N
                          before=before, after=after))
 
 
+def decision_row(decision: Decision, creator_id: str) -> dict[str, Any]:
+    """The `decisions` row that makes `decision` the clip's current one."""
+    return {"clip_id": decision.clip_id, "creator_id": creator_id, "verdict": decision.verdict,
+            "source": decision.source, "policy_version": decision.policy_version,
+            "decided_at": parse_timestamp(decision.decided_at, "decided_at"), "payload": decision.to_dict()}
+
+
 def record_history(session: Session, decisions: Sequence[Decision]) -> None:
     session.add_all(DecisionHistoryRow(clip_id=d.clip_id, source=d.source, verdict=d.verdict,
                                        decided_at=parse_timestamp(d.decided_at, "decided_at"), payload=d.to_dict())
@@ -173,9 +180,7 @@ class ReviewQueue:
             previous = current.payload if current else None
             decision = decide(item.clip_id, action, note, item_id, item.kind, actor, previous, item.created_at, now)
             creator = current.creator_id if current else self._creator_of(session, item.clip_id)
-            session.merge(DecisionRow(clip_id=item.clip_id, creator_id=creator, verdict=action, source="analyst",
-                                      policy_version=decision.policy_version, decided_at=now,
-                                      payload=decision.to_dict()))
+            session.merge(DecisionRow(**decision_row(decision, creator)))
             record_history(session, [decision])
             audit(session, actor, action, note, item.clip_id, item_id,
                   before={"verdict": previous["verdict"] if previous else None, "item_status": item.status},
@@ -227,9 +232,7 @@ class ReviewQueue:
                 raise NotFound(f"no decided clip {clip_id!r}")
             previous = current.payload
             decision = decide(clip_id, owner, reason, seen, previous, now)
-            session.merge(DecisionRow(clip_id=clip_id, creator_id=current.creator_id, verdict="takedown",
-                                      source="owner", policy_version=decision.policy_version, decided_at=now,
-                                      payload=decision.to_dict()))
+            session.merge(DecisionRow(**decision_row(decision, current.creator_id)))
             record_history(session, [decision])
             item_id = enqueue(session, clip_id, "removal_request", f"{owner} asks for removal: {reason}", owner,
                               KIND_SEVERITY["removal_request"])

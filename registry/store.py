@@ -11,7 +11,7 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import Decision, parse_timestamp
+from clipguard.core.contracts import Decision
 from registry.models import (
     ClipRow,
     ClipSignalRow,
@@ -19,7 +19,7 @@ from registry.models import (
     DecisionRow,
     FrameRow,
 )
-from registry.review import enqueue, record_history
+from registry.review import decision_row, enqueue, record_history
 
 # Signals are kept for clips that are, or may become, visible: retroscan re-checks exactly those.
 KEEP_SIGNALS_FOR = ("allow", "review")
@@ -71,9 +71,7 @@ class DecisionStore:
             frames += [{"clip_id": clip.decision.clip_id, "frame_index": f.index, "t": f.t, "jpeg": f.jpeg,
                         "stored_at": now} for f in clip.frames]
             d = clip.decision
-            decisions.append({"clip_id": d.clip_id, "creator_id": clip.creator_id, "verdict": d.verdict,
-                              "source": d.source, "policy_version": d.policy_version,
-                              "decided_at": parse_timestamp(d.decided_at, "decided_at"), "payload": d.to_dict()})
+            decisions.append(decision_row(d, clip.creator_id))
             if d.verdict in KEEP_SIGNALS_FOR:
                 signals += [{"clip_id": d.clip_id, "signal": name, "creator_id": clip.creator_id,
                              "model_version": version, "features": features, "recorded_at": now}
@@ -111,11 +109,8 @@ class DecisionStore:
             current = {r.clip_id: r for r in session.scalars(
                 select(DecisionRow).where(DecisionRow.clip_id.in_([d.clip_id for d in decisions])))}
             changed = [d for d in decisions if d.clip_id in current and current[d.clip_id].source != "analyst"]
-            _upsert(session, DecisionRow, [
-                {"clip_id": d.clip_id, "creator_id": current[d.clip_id].creator_id, "verdict": d.verdict,
-                 "source": d.source, "policy_version": d.policy_version,
-                 "decided_at": parse_timestamp(d.decided_at, "decided_at"), "payload": d.to_dict()}
-                for d in changed], ["clip_id"])
+            _upsert(session, DecisionRow, [decision_row(d, current[d.clip_id].creator_id) for d in changed],
+                    ["clip_id"])
             record_history(session, changed)
             session.flush()
             for decision in changed:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from classifiers.base import weights_digest
+from classifiers.base import best_per, torch_device, weights_digest
 
 NEGATIVE_CAPTIONS = ("a photo", "a picture of a person", "a picture of a landscape", "a picture of text")
 SEARCH_SIMILARITY = 0.5   # the widest cosine similarity the index reports; the policy judges
@@ -28,7 +28,7 @@ class ClipEmbedder:
         self._torch = torch
         self._processor = CLIPProcessor.from_pretrained(weights_dir, local_files_only=True)
         self._model = CLIPModel.from_pretrained(weights_dir, local_files_only=True)
-        self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._device = torch_device(device)
         self._model.to(self._device).eval()
         self._max_batch = max_batch
         self.version = f"clip-{self._model.config.projection_dim}d/sha256:{weights_digest(Path(weights_dir))}"
@@ -98,10 +98,7 @@ class EmbeddingIndex:
         if not self._refs or not len(frames):
             return []
         similarity = frames @ self._matrix.T
-        best: dict[tuple[int, str], EmbeddingHit] = {}
-        for position, column in zip(*np.nonzero(similarity >= SEARCH_SIMILARITY), strict=True):
-            ref, value = self._refs[column], float(similarity[position, column])
-            key = (int(position), ref.claim_id)
-            if key not in best or value > best[key].similarity:
-                best[key] = EmbeddingHit(int(position), ref, value)
-        return sorted(best.values(), key=lambda h: -h.similarity)
+        hits = (EmbeddingHit(int(position), self._refs[column], float(similarity[position, column]))
+                for position, column in zip(*np.nonzero(similarity >= SEARCH_SIMILARITY), strict=True))
+        best = best_per(hits, lambda h: (h.position, h.reference.claim_id), lambda h: h.similarity)
+        return sorted(best, key=lambda h: -h.similarity)

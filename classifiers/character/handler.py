@@ -9,14 +9,13 @@ a claim filed later without decoding it again.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
 
-from classifiers.base import SignalHandler
+from classifiers.base import Refreshed, SignalHandler
 from classifiers.character import orb
 from classifiers.character.aliases import Alias, AliasIndex, AliasMatch
 from classifiers.character.embeddings import ClipEmbedder, EmbeddingIndex
@@ -69,28 +68,15 @@ class CharacterIndex:
         return len(self.pdq)
 
 
-class LiveIndex:
-    """A CharacterIndex whose source is re-read every `refresh_s` and rebuilt when it changed, so
-    new claims apply without a restart; with the CLIP embedder, when one is configured, that
-    embeds the clips' frames."""
+class LiveIndex(Refreshed[Catalog, CharacterIndex]):
+    """The active claims' CharacterIndex, re-read every `refresh_s` and rebuilt when the claims
+    changed; with the CLIP embedder, when one is configured, that embeds the clips' frames."""
 
     def __init__(self, load: Callable[[], Catalog], refresh_s: float, embedder: ClipEmbedder | None = None):
-        self._load = load
-        self._refresh_s = refresh_s
         self.embedder = embedder
-        self._index = CharacterIndex.build(Catalog())
-        self._built_from: tuple | None = None
-        self._loaded_at = float("-inf")
-
-    def current(self) -> CharacterIndex:
-        if time.monotonic() - self._loaded_at >= self._refresh_s:
-            catalog = self._load()
-            # Rebuilding is the costly part (an ORB graph over many claims), so only on a change.
-            if catalog.identity() != self._built_from:
-                self._index = CharacterIndex.build(catalog, self.embedder.version if self.embedder else None)
-                self._built_from = catalog.identity()
-            self._loaded_at = time.monotonic()
-        return self._index
+        version = embedder.version if embedder else None
+        super().__init__(load, lambda catalog: CharacterIndex.build(catalog, version), refresh_s,
+                         CharacterIndex.build(Catalog()), Catalog.identity)
 
 
 class CharacterHandler(SignalHandler[LiveIndex]):

@@ -24,6 +24,7 @@ import numpy as np
 import pdqhash
 from PIL import Image
 
+from classifiers.base import best_per
 from classifiers.character import orb
 from classifiers.character.hamming import HammingIndex
 from clipguard.core.claims import Reference
@@ -95,12 +96,8 @@ class SignalIndex(Protocol[Q]):
 
 def _keep_closest(matches: Iterable[Match], closer: bool) -> list[Match]:
     """The best match per (frame, claim): lowest measure if `closer`, else highest."""
-    best: dict[tuple[int, str], Match] = {}
-    for m in matches:
-        key = (m.frame, m.reference.claim_id)
-        if key not in best or (m.measure < best[key].measure if closer else m.measure > best[key].measure):
-            best[key] = m
-    return sorted(best.values(), key=lambda m: (m.measure if closer else -m.measure, m.frame))
+    best = best_per(matches, lambda m: (m.frame, m.reference.claim_id), lambda m: -m.measure if closer else m.measure)
+    return sorted(best, key=lambda m: (m.measure if closer else -m.measure, m.frame))
 
 
 class _ReferenceIndex:

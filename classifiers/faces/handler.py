@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import threading
-import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.base import SignalHandler, weights_digest
+from classifiers.base import Refreshed, SignalHandler, best_per, onnx_providers, weights_digest
 from clipguard.core.contracts import thumbnail_ref
 from clipguard.core.people import Gallery, Grant, Subject
 from clipguard.core.signals import ClipInput, Finding, Signal
@@ -126,12 +125,10 @@ class InsightFaceBackend:
     same_person = 1.0
 
     def __init__(self, model_dir: Path, det_size: int = 640):
-        import onnxruntime
         from insightface.app import FaceAnalysis
         from insightface.utils import face_align
 
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider")
-                     if p in onnxruntime.get_available_providers()]
+        providers = onnx_providers()
         self._app = FaceAnalysis(name=str(model_dir), allowed_modules=["detection", "recognition"],
                                  providers=providers)
         self._app.prepare(ctx_id=0 if providers[0].startswith("CUDA") else -1, det_size=(det_size, det_size))
@@ -307,30 +304,18 @@ class GalleryIndex:
 
     def nearest(self, vector: np.ndarray, within: float, k: int = 16) -> list[Hit]:
         """Subjects with a photo within `within` of `vector`, each at its closest photo, nearest first."""
-        best: dict[int, float] = {}
-        for row, distance in self._index.query(vector, k):
-            subject = self.gallery.subject_of[row]
-            if distance <= within and distance < best.get(subject, np.inf):
-                best[subject] = distance
-        return [Hit(self.gallery.subjects[i], d) for i, d in sorted(best.items(), key=lambda item: item[1])]
+        close = [(self.gallery.subject_of[row], d) for row, d in self._index.query(vector, k) if d <= within]
+        best = best_per(close, lambda hit: hit[0], lambda hit: -hit[1])
+        return [Hit(self.gallery.subjects[i], d) for i, d in sorted(best, key=lambda hit: hit[1])]
 
 
-class LiveGallery:
-    """A GalleryIndex reloaded from the registry every `refresh_s`, so enrolments and revocations
-    apply to the gate without a restart."""
+class LiveGallery(Refreshed[Gallery, GalleryIndex]):
+    """The enrolled faces of the backend's model, re-read from the registry every `refresh_s`, so
+    enrolments and revocations apply to the gate without a restart."""
 
     def __init__(self, load: Callable[[str], Gallery], backend: FaceBackend, refresh_s: float):
         self.backend = backend
-        self._load = load
-        self._refresh_s = refresh_s
-        self._index = GalleryIndex(Gallery())
-        self._loaded_at = float("-inf")
-
-    def current(self) -> GalleryIndex:
-        if time.monotonic() - self._loaded_at >= self._refresh_s:
-            self._index = GalleryIndex(self._load(self.backend.version))
-            self._loaded_at = time.monotonic()
-        return self._index
+        super().__init__(lambda: load(backend.version), GalleryIndex, refresh_s, GalleryIndex(Gallery()))
 
 
 # --- the signal ----------------------------------------------------------------------------------

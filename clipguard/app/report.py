@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import base64
-import io
 from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from PIL import Image
 
 from clipguard.core.config import MediaLimits
-from media.sampling import MediaError, sample_frames
+from media.sampling import MediaError, sample_frames, thumbnail_jpeg
 
 THUMB_WIDTH = 160
 
@@ -23,12 +21,9 @@ def thumbnails(path: Path, limits: MediaLimits) -> list[dict]:
         return []
     out = []
     for frame in clip.frames:
-        img = Image.fromarray(frame.rgb)
-        img.thumbnail((THUMB_WIDTH, THUMB_WIDTH))
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=80)
+        jpeg = thumbnail_jpeg(frame.rgb, THUMB_WIDTH)
         out.append({"index": frame.index, "t": frame.t, "cut": frame.cut,
-                    "src": "data:image/jpeg;base64," + base64.b64encode(buf.getvalue()).decode()})
+                    "src": "data:image/jpeg;base64," + base64.b64encode(jpeg).decode()})
     return out
 
 

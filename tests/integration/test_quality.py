@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 
 from clipguard.core.config import Settings
 from quality import suites
-from quality.audit import CLAIM_REFERENCES_SQL, Validator
+from quality.audit import Validator
 from quality.batches import claim_citation_table, decision_table, event_table
 from registry.alerts import AlertStore
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
+from registry.integrity import CLAIM_REFERENCE_COUNTS
 from registry.models import ClaimRow
 from tests.conftest import DemoRun, clipguard, form_csrf
 
@@ -136,12 +137,12 @@ def test_registry_integrity_through_the_sql_datasource(database_url: str):
     claims = ClaimStore(engine)
     claim_id = claims.add("studio", "Cat", "block", [NewReference("cat", "0" * 64, "0" * 16)])
     validator = Validator(None)
-    ok = validator.query("claims_ok", suites.registry_claims(), database_url, CLAIM_REFERENCES_SQL)
+    ok = validator.query("claims_ok", suites.registry_claims(), database_url, CLAIM_REFERENCE_COUNTS)
     assert ok.failures == [] and ok.rows == 1
     with Session(engine) as session, session.begin():
         session.add(ClaimRow(claim_id="bare", holder_id="studio", title="No refs", action="block", status="active",
                              created_at=NOW))
-    bad = validator.query("claims_bad", suites.registry_claims(), database_url, CLAIM_REFERENCES_SQL)
+    bad = validator.query("claims_bad", suites.registry_claims(), database_url, CLAIM_REFERENCE_COUNTS)
     assert [f.check for f in bad.failures] == ["claim_has_reference"]
 
     citing = [{"clip_id": "c1", "verdict": "block", "reasons": [{"evidence": {"claim_id": claim_id}}]}]
