@@ -87,8 +87,11 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
             return _sample(container, stream, width, height, limits, path.name)
     except MediaError:
         raise
-    except (av.FFmpegError, ValueError, IndexError) as exc:
-        raise MediaError("media_corrupt", f"{path.name} could not be decoded: {exc}") from None
+    except Exception as exc:
+        # The boundary of the whole decode path: whatever a hostile or broken file makes PyAV or
+        # numpy raise (an SVG opens with no codec context at all), the clip is unreadable, never a crash.
+        raise MediaError("media_corrupt", f"{path.name} could not be decoded: {type(exc).__name__}: {exc}"[:500]) \
+            from None
 
 
 def _sample(container, stream, width: int, height: int, limits: MediaLimits, name: str) -> SampledClip:

@@ -51,7 +51,8 @@ def read_media(upload: Upload, limits: MediaLimits) -> Media:
     digest = hashlib.sha256(upload.data).hexdigest()
     if Path(upload.name).suffix.lower() in IMAGE_SUFFIXES or _looks_like_image(upload.data):
         return Media([_image(upload)], "image", digest)
-    with tempfile.NamedTemporaryFile(suffix=Path(upload.name).suffix or ".mp4") as tmp:
+    # The client's file name never reaches the file system: PyAV probes the content, not the suffix.
+    with tempfile.NamedTemporaryFile(prefix="upload-") as tmp:
         tmp.write(upload.data)
         tmp.flush()
         try:
@@ -66,6 +67,8 @@ def _looks_like_image(data: bytes) -> bool:
     try:
         with Image.open(io.BytesIO(data)):
             return True
+    except Image.DecompressionBombError:
+        return True     # an image, and `_image` refuses it with the reason
     except (UnidentifiedImageError, OSError):
         return False
 

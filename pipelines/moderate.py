@@ -10,6 +10,7 @@ untouched, and the policy turns a media error into a review: never dropped, neve
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -41,6 +42,7 @@ from registry.db import engine_for
 from registry.faces import FaceStore
 
 NAMESPACE = "clipguard"
+log = logging.getLogger("clipguard.gate")
 # References read per query when the catalog catches up with new claims (SQL parameter limits).
 READ_BATCH = 500
 
@@ -112,6 +114,10 @@ class LoadMedia(beam.DoFn):
             clip = sample_frames(path, self._limits)
         except MediaError as exc:
             yield replace(work, media_error=(exc.code, str(exc)))
+            return
+        except Exception as exc:  # a bug in resolving or sampling must cost one clip a review, not the gate
+            log.exception("loading media for clip %s failed", work.event.clip_id)
+            yield replace(work, media_error=("media_corrupt", f"{type(exc).__name__}: {exc}"[:500]))
             return
         self._decode_timer.since(started)
         yield replace(work, clip=clip)

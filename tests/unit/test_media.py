@@ -118,3 +118,54 @@ def test_a_declared_size_over_the_limit_is_refused_before_opening():
     with pytest.raises(MediaError) as caught:
         check_declared_size({"size_bytes": "huge"}, LIMITS)
     assert caught.value.code == "media_bad_size"
+
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64"/></svg>'
+
+
+def test_a_file_ffmpeg_opens_but_cannot_decode_is_corrupt_not_a_crash(tmp_path: Path):
+    """An SVG opens in PyAV with no codec context; it once escaped as an AttributeError and
+    stopped the gate (the hardening issue's first finding)."""
+    for name in ("c1.svg", "c1.mp4"):
+        (tmp_path / name).write_bytes(SVG)
+        with pytest.raises(MediaError) as raised:
+            sample_frames(tmp_path / name, MediaLimits())
+        assert raised.value.code in ("media_corrupt", "media_no_video")
+
+
+def test_the_gate_reviews_an_svg_and_goes_on(tmp_path: Path, clips_dir: Path):
+    import apache_beam as beam
+    from apache_beam.testing.util import assert_that
+
+    from clipguard.core.contracts import ClipGenerated
+    from pipelines.moderate import ClipWork, LoadMedia
+
+    (tmp_path / "c1.svg").write_bytes(SVG)
+    events = [ClipGenerated(name, "c1", (folder / f"{name}.{ext}").as_uri(), "2026-11-21T10:00:00Z")
+              for name, folder, ext in (("c1", tmp_path, "svg"), ("coffee-pan", clips_dir, "mp4"))]
+
+    def check(works: list) -> None:
+        by_id = {w.event.clip_id: w for w in works}
+        assert by_id["c1"].media_error[0] in ("media_corrupt", "media_no_video") and by_id["c1"].clip is None
+        assert by_id["coffee-pan"].media_error is None and by_id["coffee-pan"].clip.frames
+
+    with beam.Pipeline() as pipeline:
+        loaded = (pipeline | beam.Create([ClipWork(e, 0.0, {}) for e in events])
+                  | beam.ParDo(LoadMedia((tmp_path, clips_dir), MediaLimits())))
+        assert_that(loaded, check)
+
+
+def test_hostile_uploads_are_refused_with_the_reason():
+    import io
+
+    from PIL import Image
+
+    from media.uploads import BadUpload, Upload, read_media
+
+    bomb = io.BytesIO()
+    Image.new("L", (20_000, 20_000)).save(bomb, format="PNG")    # 400 MP: past PIL's bomb limit
+    cases = {"bomb.bin": bomb.getvalue(), "c1.svg": SVG, "x." + "a" * 300: b"\x00" * 64}
+    for name, data in cases.items():
+        with pytest.raises(BadUpload) as refused:
+            read_media(Upload(name, data), MediaLimits())
+        assert name[:20] in str(refused.value)
