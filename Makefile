@@ -29,7 +29,8 @@ lint: $(STAMP)
 chromium:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
 
-# The suite's PostgreSQL: Debian's server, installed when missing and started (scripts/postgres-up).
+# The suite's PostgreSQL: Debian's `postgresql` package, installed with apt when missing, its cluster
+# started with pg_ctlcluster, loopback trusted and database `test` created (scripts/postgres-up).
 postgres:
 	@scripts/postgres-up
 
