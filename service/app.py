@@ -26,6 +26,7 @@ from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
+from service.headers import SecurityHeaders
 from service.metrics import HttpMetrics, exposition
 from usecases.policy_files import load_policy
 from usecases.references import configured_embedder
@@ -55,6 +56,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
                   description="REST APIs and the analysts' console of the clipguard moderation gate.")
     app.state.services = svc
     app.add_middleware(HttpMetrics)
+    app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(claims_api.router)
     app.include_router(faces_api.router)

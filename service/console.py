@@ -188,7 +188,7 @@ def frame(svc: Svc, _: Reader, clip_id: str, frame_index: int) -> Response:
     jpeg = svc.decisions.frame_jpeg(clip_id, frame_index)
     if jpeg is None:
         raise HTTPException(404, f"no stored frame {frame_index} of clip {clip_id!r} (never kept, or past retention)")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(jpeg, media_type="image/jpeg")
 
 
 @router.get("/console/references/{reference_id}.jpg")
@@ -196,7 +196,7 @@ def reference(svc: Svc, _: Reader, reference_id: str) -> Response:
     jpeg = svc.claims.reference_thumbnail(reference_id)
     if jpeg is None:
         raise HTTPException(404, f"no thumbnail for reference {reference_id!r}")
-    return Response(jpeg, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"})
+    return Response(jpeg, media_type="image/jpeg")
 
 
 @router.get("/console/datadocs/{path:path}")
