@@ -159,9 +159,17 @@ class AccountStore:
         with Session(self._engine) as session, session.begin():
             session.execute(delete(SessionRow).where(SessionRow.session_sha256 == _sha256(cookie)))
 
-    def record_login_failure(self, keys: list[str]) -> None:
+    def record_login_failure(self, keys: list[str]) -> list[int]:
+        """Count a login attempt against each key; the rows' ids, to forget it if it succeeds."""
         with Session(self._engine) as session, session.begin():
-            session.add_all(LoginFailureRow(key=k[:200], at=utcnow()) for k in keys)
+            rows = [LoginFailureRow(key=k[:200], at=utcnow()) for k in keys]
+            session.add_all(rows)
+            session.flush()
+            return [r.failure_id for r in rows]
+
+    def forget_login_failures(self, ids: list[int]) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.execute(delete(LoginFailureRow).where(LoginFailureRow.failure_id.in_(ids)))
 
     def recent_login_failures(self, key: str, window: dt.timedelta) -> int:
         query = select(func.count()).where(LoginFailureRow.key == key[:200], LoginFailureRow.at >= utcnow() - window)

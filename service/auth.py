@@ -112,5 +112,8 @@ def console_form(scope: str):
     return Depends(check)
 
 
-def login_throttled(svc: Services, keys: list[str]) -> bool:
-    return any(svc.accounts.recent_login_failures(k, LOGIN_WINDOW) >= LOGIN_ATTEMPTS for k in keys)
+def login_throttled(svc: Services, keys: list[str], counting_this_one: bool = False) -> bool:
+    """Too many recent failures for any key. An attempt already counted (recorded before its
+    password check, so concurrent guesses cannot all slip past) may be the last one allowed."""
+    allowed = LOGIN_ATTEMPTS + (1 if counting_this_one else 0)
+    return any(svc.accounts.recent_login_failures(k, LOGIN_WINDOW) >= allowed for k in keys)

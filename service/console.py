@@ -65,13 +65,17 @@ def login(request: Request, svc: Svc, name: Annotated[str, Form()], password: An
         raise HTTPException(403, "the login form's CSRF token is missing or wrong; reload the page")
     keys = [f"name:{name}", f"ip:{request.client.host if request.client else 'unknown'}"]
     if login_throttled(svc, keys):
-        return page(request, "login.html", None, 429, csrf_token=csrf_token, next=_local(next),
-                    error="Too many failed logins. Wait 15 minutes and try again.")
+        return _too_many(request, csrf_token, next)
+    # The attempt counts as a failure before the ~200 ms password check, so twenty guesses sent at
+    # once cannot all be checked; a success forgets it.
+    attempt = svc.accounts.record_login_failure(keys)
+    if login_throttled(svc, keys, counting_this_one=True):
+        return _too_many(request, csrf_token, next)
     try:
         who = svc.accounts.check_password(name, password)
     except AuthError as exc:
-        svc.accounts.record_login_failure(keys)
         return page(request, "login.html", None, 401, csrf_token=csrf_token, next=_local(next), error=str(exc))
+    svc.accounts.forget_login_failures(attempt)
     svc.accounts.clear_login_failures(keys[0])
     cookie, _ = svc.accounts.open_session(who)
     response = RedirectResponse(_local(next), status_code=303)
@@ -79,6 +83,11 @@ def login(request: Request, svc: Svc, name: Annotated[str, Form()], password: An
                         max_age=int(SESSION_TTL.total_seconds()), path="/")
     response.delete_cookie(LOGIN_CSRF_COOKIE)
     return response
+
+
+def _too_many(request: Request, csrf_token: str, next: str) -> HTMLResponse:
+    return page(request, "login.html", None, 429, csrf_token=csrf_token, next=_local(next),
+                error="Too many failed logins. Wait 15 minutes and try again.")
 
 
 @router.post("/logout")

@@ -35,3 +35,22 @@ def test_pages_and_apis_carry_hardening_headers_and_data_docs_are_sandboxed(sett
     api = client.get("/v1/decisions/c1", headers={"Authorization": "Bearer nope"})
     assert api.status_code == 401 and api.headers["x-frame-options"] == "DENY"
     assert client.get("/healthz").headers["x-content-type-options"] == "nosniff"
+
+
+def test_twenty_wrong_logins_at_once_check_at_most_five_passwords(settings: Settings):
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = create_app(settings, publish=lambda d: None)
+    app.state.services.accounts.add("ana", "analyst", PASSWORD)
+    clients = [TestClient(app) for _ in range(20)]
+    tokens = [form_csrf(c.get("/login").text) for c in clients]
+
+    def guess(i: int) -> int:
+        return clients[i].post("/login", data={"name": "ana", "password": f"wrong guess {i}",
+                                                "csrf_token": tokens[i]}).status_code
+
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(guess, range(20)))
+    # Every guess counts before its ~200 ms check, so the burst may be refused whole; never more
+    # than five passwords are checked.
+    assert set(answers) <= {401, 429} and answers.count(401) <= 5, answers
