@@ -274,17 +274,17 @@ def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | N
     for a creator their permission no longer covers (a Beam batch pipeline)."""
     if (claim_id is None) == (cameo_user is None):
         raise ValueError("name exactly one of --claim ID or --cameo USER")
-    from pipelines.retroscan import run_cameo_retroscan, run_retroscan
     from registry.claims import ClaimNotFound
     from registry.faces import SubjectNotFound
 
-    settings = Settings.from_env()
+    run = _retroscan_now(Settings.from_env(), policy_path, reread_media=not hashes_only)
     try:
-        result = (run_retroscan(settings, claim_id, policy_path, reread_media=not hashes_only) if claim_id
-                  else run_cameo_retroscan(settings, cameo_user, policy_path))
+        if claim_id:
+            run("--claim", claim_id)
+        else:
+            run("--cameo", cameo_user)
     except (ClaimNotFound, SubjectNotFound) as exc:
         raise ValueError(str(exc)) from None
-    _print_retroscan(result)
 
 
 def _print_retroscan(result: Any) -> None:
@@ -426,14 +426,15 @@ def _known(read: Callable[[], Any]) -> Any:
         raise ValueError(f"{exc}; enrol them first with `clipguard cameos enroll`") from None
 
 
-def _retroscan_now(settings: Settings, policy_path: str | None = None) -> Callable[..., None]:
-    """The CLI waits for a retroscan and prints what it took down."""
+def _retroscan_now(settings: Settings, policy_path: str | None = None,
+                   reread_media: bool = True) -> Callable[..., None]:
+    """The CLI waits for a retroscan (`--claim ID` or `--cameo USER`) and prints what it took down."""
 
     def run(*args: str) -> None:
         from pipelines.retroscan import run_cameo_retroscan, run_retroscan
 
         kind, subject = args
-        result = (run_retroscan(settings, subject, policy_path) if kind == "--claim"
+        result = (run_retroscan(settings, subject, policy_path, reread_media) if kind == "--claim"
                   else run_cameo_retroscan(settings, subject, policy_path))
         _print_retroscan(result)
 

@@ -11,9 +11,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 
 from clipguard.core import families
-from clipguard.core.vocab import ItemKind, words
 
-ITEM_KINDS = words(ItemKind)
 # Time to first action. A person asking for their face to be removed waits least.
 SLA: Mapping[str, dt.timedelta] = {
     "review": dt.timedelta(hours=4),
