@@ -222,3 +222,10 @@ def test_retroscan_samples_media_again_to_find_crops_the_hashes_miss(settings: S
     assert store.get("gone")["verdict"] == "allow"
     noted = ClaimStore(engine).get(claim_id, None).history[-1]["detail"]
     assert noted["media_decoded"] == 2 and noted["media_unreadable"] == 1
+
+
+def test_the_retroscan_command_names_what_it_cannot_find(settings: Settings):
+    missing = clipguard(["retroscan", "--claim", "nope"], settings, timeout=120)
+    assert missing.returncode == 2 and "no claim 'nope'" in missing.stderr
+    neither = clipguard(["retroscan"], settings, timeout=60)
+    assert neither.returncode == 2 and "exactly one of --claim ID or --cameo USER" in neither.stderr
