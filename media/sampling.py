@@ -90,7 +90,9 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
     except Exception as exc:
         # The boundary of the whole decode path: whatever a hostile or broken file makes PyAV or
         # numpy raise (an SVG opens with no codec context at all), the clip is unreadable, never a crash.
-        raise MediaError("media_corrupt", f"{path.name} could not be decoded: {type(exc).__name__}: {exc}"[:500]) \
+        # FFmpeg's messages quote the whole path; the media roots are nobody's business but ours.
+        cause = str(exc).replace(str(path), path.name)
+        raise MediaError("media_corrupt", f"{path.name} could not be decoded: {type(exc).__name__}: {cause}"[:500]) \
             from None
 
 

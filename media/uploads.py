@@ -58,7 +58,12 @@ def read_media(upload: Upload, limits: MediaLimits) -> Media:
         try:
             clip = sample_frames(Path(tmp.name), limits)
         except MediaError as exc:
-            raise BadUpload(f"{upload.name}: not a readable image or clip ({exc})") from None
+            # The message names the temporary file; the client sent it under its own name.
+            detail = str(exc).replace(Path(tmp.name).name, "the file")
+            raise BadUpload(f"{upload.name}: not a readable image or clip ({detail})") from None
+    if min(clip.width, clip.height) < MIN_UPLOAD_SIDE:
+        raise BadUpload(f"{upload.name}: {clip.width}x{clip.height} is too small to match "
+                        f"({MIN_UPLOAD_SIDE} px at least)")
     step = max(1, len(clip.frames) // CLIP_FRAMES)
     return Media([f.rgb for f in clip.frames[::step][:CLIP_FRAMES]], "clip", digest)
 

@@ -7,6 +7,7 @@ unparseable timestamp a False), so the suites can say exactly what was wrong.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -58,7 +59,9 @@ def _event_row(event: Mapping[str, Any], now: dt.datetime) -> dict[str, Any]:
 
 
 def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
+    # Great Expectations writes failing values into its Data Docs unescaped, and producers control
+    # these. Escaping is one-to-one and leaves the id and scheme checks' outcomes as they were.
+    return html.escape(value) if isinstance(value, str) and value else None
 
 
 def decision_table(decisions: Iterable[Mapping[str, Any]]) -> pd.DataFrame:

@@ -18,7 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Engine, delete, func, select
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import check_id, utcnow
+from clipguard.core.contracts import ID_PATTERN, check_id, utcnow
 from clipguard.core.vocab import Role, words
 from registry.models import AccountRow, ApiTokenRow, LoginFailureRow, SessionRow
 
@@ -62,6 +62,12 @@ class Principal:
     def may(self, scope: str) -> bool:
         # The role is checked again, so narrowing a role takes effect on tokens already issued.
         return scope in self.scopes and scope in ROLE_SCOPES[self.role]
+
+
+def _enabled(account: AccountRow) -> AccountRow:
+    if account.disabled_at is not None:
+        raise AuthError("this account is disabled")
+    return account
 
 
 class AccountStore:
@@ -114,7 +120,7 @@ class AccountStore:
                 raise AuthError("this token was revoked")
             if row.expires_at <= utcnow():
                 raise AuthError("this token has expired")
-            account = session.get(AccountRow, row.account)
+            account = _enabled(session.get(AccountRow, row.account))
             return Principal(account.name, account.role, frozenset(row.scopes))
 
     def revoke_tokens(self, name: str) -> int:
@@ -127,7 +133,9 @@ class AccountStore:
 
     def check_password(self, name: str, password: str) -> Principal:
         with Session(self._engine) as session:
-            row = session.get(AccountRow, name)
+            # A name that cannot be an account (a NUL byte, 60,000 characters) is never looked up,
+            # but costs the same password check.
+            row = session.get(AccountRow, name) if ID_PATTERN.match(name) else None
             stored = row.password_hash if row is not None and row.password_hash else _DUMMY_HASH
             try:
                 _hasher.verify(stored, password)
@@ -135,6 +143,7 @@ class AccountStore:
                 raise AuthError("wrong name or password") from None
             if row is None or not row.password_hash:
                 raise AuthError("wrong name or password")
+            _enabled(row)
             return Principal(row.name, row.role, ROLE_SCOPES[row.role])
 
     def open_session(self, principal: Principal, ttl: dt.timedelta = SESSION_TTL) -> tuple[str, str]:
@@ -152,12 +161,34 @@ class AccountStore:
             row = session.get(SessionRow, _sha256(cookie))
             if row is None or row.expires_at <= utcnow():
                 raise AuthError("not logged in, or the session has expired")
-            account = session.get(AccountRow, row.account)
+            account = _enabled(session.get(AccountRow, row.account))
             return Principal(account.name, account.role, ROLE_SCOPES[account.role], csrf_token=row.csrf_token)
 
     def close_session(self, cookie: str) -> None:
         with Session(self._engine) as session, session.begin():
             session.execute(delete(SessionRow).where(SessionRow.session_sha256 == _sha256(cookie)))
+
+    def sessions(self, name: str) -> list[tuple[dt.datetime, dt.datetime]]:
+        """The account's live console sessions: (opened, expires), oldest first."""
+        query = (select(SessionRow.created_at, SessionRow.expires_at)
+                 .where(SessionRow.account == name, SessionRow.expires_at > utcnow()).order_by(SessionRow.created_at))
+        with Session(self._engine) as session:
+            return [(opened, expires) for opened, expires in session.execute(query)]
+
+    def end_sessions(self, name: str) -> int:
+        with Session(self._engine) as session, session.begin():
+            return session.execute(delete(SessionRow).where(SessionRow.account == name)).rowcount
+
+    def disable(self, name: str) -> None:
+        """No token, session or password of the account authenticates from now on; the account
+        and its audit trail stay."""
+        with Session(self._engine) as session, session.begin():
+            row = session.get(AccountRow, name)
+            if row is None:
+                raise ValueError(f"no account {name!r}")
+            row.disabled_at = row.disabled_at or utcnow()
+        self.revoke_tokens(name)
+        self.end_sessions(name)
 
     def record_login_failure(self, keys: list[str]) -> list[int]:
         """Count a login attempt against each key; the rows' ids, to forget it if it succeeds."""

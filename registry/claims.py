@@ -13,7 +13,7 @@ from sqlalchemy import Engine, Select, select
 from sqlalchemy.orm import Session
 
 from clipguard.core.claims import Reference
-from clipguard.core.contracts import utcnow
+from clipguard.core.contracts import check_text, utcnow
 from clipguard.core.vocab import ClaimAction, words
 from registry.models import ClaimEventRow, ClaimMatchRow, ClaimReferenceRow, ClaimRow
 
@@ -76,8 +76,7 @@ class ClaimStore:
             raise ValueError(f"claim action must be one of {', '.join(CLAIM_ACTIONS)}, got {action!r}")
         if not references:
             raise ValueError("a claim needs at least one reference")
-        if not title.strip() or len(title) > 256:
-            raise ValueError("a claim needs a title of 1-256 characters")
+        check_text(title, "a claim's title", 256)
         claim_id = uuid.uuid4().hex
         now = utcnow()
         alias_rows = [{"text": text, "lang": lang} for text, lang in aliases]

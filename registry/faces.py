@@ -13,7 +13,7 @@ import numpy as np
 from sqlalchemy import Engine, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import utcnow
+from clipguard.core.contracts import check_id, check_text, utcnow
 from clipguard.core.people import PERMISSIONS, REVOKED, Gallery, Grant, Subject
 from registry.models import CameoEventRow, CameoRow, FaceEmbeddingRow, FaceSightingRow, FigureRow, MutualRow
 
@@ -60,11 +60,18 @@ class Sighting:
         return dict(self.__dict__)
 
 
+MAX_APPROVED = 1000
+
+
 def check_permission(permission: str, approved: Sequence[str]) -> None:
     if permission not in PERMISSIONS:
         raise ValueError(f"permission must be one of {', '.join(PERMISSIONS)}, got {permission!r}")
     if approved and permission != "approved":
         raise ValueError(f"an approved list needs permission 'approved', not {permission!r}")
+    if len(approved) > MAX_APPROVED:
+        raise ValueError(f"{len(approved)} approved creators; at most {MAX_APPROVED}")
+    for creator in approved:
+        check_id(creator, "an approved creator")
 
 
 class FaceStore:
@@ -74,8 +81,7 @@ class FaceStore:
     # --- public figures ---------------------------------------------------------------------------
 
     def add_figure(self, name: str, faces: Sequence[NewFace], actor: str, cameo_user: str | None = None) -> str:
-        if not name.strip() or len(name) > 256:
-            raise ValueError("a public figure needs a name of 1-256 characters")
+        check_text(name, "a public figure's name", 256)
         if not faces:
             raise ValueError("a public figure needs at least one photo")
         figure_id = uuid.uuid4().hex

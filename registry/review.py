@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import Engine, and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import Decision, isoformat, parse_timestamp, utcnow
+from clipguard.core.contracts import ContractError, Decision, check_text, isoformat, parse_timestamp, utcnow
 from clipguard.core.triage import KIND_SEVERITY, SLA
 from clipguard.core.vocab import AnalystAction, words
 from registry.models import AuditRow, ClipRow, DecisionHistoryRow, DecisionRow, ReviewItemRow
@@ -105,13 +105,17 @@ def record_history(session: Session, decisions: Sequence[Decision]) -> None:
                     for d in decisions)
 
 
+class BadNote(QueueError):
+    status = 422
+
+
 def check_note(note: str) -> str:
-    note = note.strip()
-    if not note:
-        raise QueueError("a note is required: say why, for the audit trail and any appeal")
-    if len(note) > MAX_NOTE_CHARS:
-        raise QueueError(f"the note is {len(note)} characters; the limit is {MAX_NOTE_CHARS}")
-    return note
+    if not note.strip():
+        raise BadNote("a note is required: say why, for the audit trail and any appeal")
+    try:
+        return check_text(note.strip(), "the note", MAX_NOTE_CHARS)
+    except ContractError as exc:
+        raise BadNote(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -147,15 +151,20 @@ class ReviewQueue:
             audit(session, actor, "claim", "", self._clip_of(session, item_id), item_id)
         return self.item(item_id)
 
-    def item(self, item_id: str) -> ReviewItem:
+    def item(self, item_id: str, escalated_too: bool = True) -> ReviewItem:
+        """One item. Without `escalated_too` (a reader who is not an admin), an escalated item
+        answers as a missing one does."""
         with Session(self._engine) as session:
             row = session.get(ReviewItemRow, item_id)
-            if row is None:
+            if row is None or (row.escalated and not escalated_too):
                 raise NotFound(f"no review item {item_id!r}")
             return ReviewItem.of(row)
 
-    def items(self, status: str | None = None, kind: str | None = None, limit: int = 200) -> list[ReviewItem]:
+    def items(self, status: str | None = None, kind: str | None = None, limit: int = 200,
+              escalated_too: bool = True) -> list[ReviewItem]:
         query = select(ReviewItemRow).order_by(ReviewItemRow.severity.desc(), ReviewItemRow.due_at).limit(limit)
+        if not escalated_too:
+            query = query.where(ReviewItemRow.escalated.is_(False))
         if status == "pending":
             query = query.where(ReviewItemRow.status != "done")
         elif status:

@@ -6,36 +6,35 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
-from clipguard.core.contracts import ID_PATTERN
 from clipguard.core.vocab import ItemAction, ItemKind
 from registry.accounts import Principal
-from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
+from service.fields import BodyId, Note, PathId, QueryId
 from usecases.review import act_on_item
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
-ClipId = Annotated[str, Field(pattern=ID_PATTERN.pattern)]
 
 
 class ActionIn(BaseModel):
     action: ItemAction
-    note: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
+    note: Note
 
 
 class DisputeIn(BaseModel):
-    clip_id: ClipId
-    creator_id: ClipId
-    statement: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
+    clip_id: BodyId
+    creator_id: BodyId
+    statement: Note
 
 
 @router.get("/reviews")
-def list_reviews(svc: Svc, _: Annotated[Principal, api_scope("reviews:read")],
+def list_reviews(svc: Svc, who: Annotated[Principal, api_scope("reviews:read")],
                  status: Literal["pending", "open", "claimed", "done"] = "pending",
                  kind: ItemKind | None = None) -> list[dict[str, Any]]:
-    return [i.to_dict() for i in svc.queue.items(status, kind)]
+    """Escalated items are listed to admins only."""
+    return [i.to_dict() for i in svc.queue.items(status, kind, escalated_too=who.may("reviews:escalated"))]
 
 
 @router.post("/reviews/claim")
@@ -51,15 +50,15 @@ def claim_review(svc: Svc, who: Annotated[Principal, api_scope("reviews:write")]
 
 
 @router.get("/reviews/{item_id}")
-def get_review(svc: Svc, item_id: str, _: Annotated[Principal, api_scope("reviews:read")]) -> dict[str, Any]:
-    item = svc.queue.item(item_id)
+def get_review(svc: Svc, item_id: PathId, who: Annotated[Principal, api_scope("reviews:read")]) -> dict[str, Any]:
+    item = svc.queue.item(item_id, escalated_too=who.may("reviews:escalated"))
     return {"item": item.to_dict(), "decision": svc.decisions.get(item.clip_id),
             "event": svc.decisions.event(item.clip_id),
             "frames": [{"index": i, "t": t} for i, t in svc.decisions.frames(item.clip_id)]}
 
 
 @router.post("/reviews/{item_id}/actions")
-def act_on_review(svc: Svc, item_id: str, body: ActionIn,
+def act_on_review(svc: Svc, item_id: PathId, body: ActionIn,
                   who: Annotated[Principal, api_scope("reviews:write")]) -> dict[str, Any]:
     if body.action == "escalate":
         return {"item": svc.queue.escalate(item_id, who.name, body.note).to_dict()}
@@ -68,7 +67,7 @@ def act_on_review(svc: Svc, item_id: str, body: ActionIn,
 
 
 @router.get("/decisions/{clip_id}")
-def get_decision(svc: Svc, clip_id: str, _: Annotated[Principal, api_scope("decisions:read")]) -> dict[str, Any]:
+def get_decision(svc: Svc, clip_id: PathId, _: Annotated[Principal, api_scope("decisions:read")]) -> dict[str, Any]:
     current = svc.decisions.get(clip_id)
     if current is None:
         raise HTTPException(404, f"no decision for clip {clip_id!r}")
@@ -83,7 +82,7 @@ def file_dispute(svc: Svc, body: DisputeIn, who: Annotated[Principal, api_scope(
 
 @router.get("/audit")
 def search_audit(svc: Svc, _: Annotated[Principal, api_scope("audit:read")],
-                 clip_id: str | None = None, actor: str | None = None,
+                 clip_id: QueryId = None, actor: QueryId = None,
                  since: dt.datetime | None = None, until: dt.datetime | None = None,
                  limit: Annotated[int, Query(ge=1, le=5000)] = 500) -> list[dict[str, Any]]:
     return [{**e.__dict__, "at": e.at.isoformat()} for e in svc.audit.search(clip_id, actor, since, until, limit)]

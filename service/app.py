@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from kafka.errors import KafkaError
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -25,7 +26,8 @@ from registry.faces import FaceStore
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
-from service.auth import LoginRequired, Services, api_scope
+from service.auth import LoginRequired, Services, api_scope, bearer_principal
+from service.bodies import BoundedBodies
 from service.headers import SecurityHeaders
 from service.metrics import HttpMetrics, exposition
 from usecases.policy_files import load_policy
@@ -56,6 +58,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
                   description="REST APIs and the analysts' console of the clipguard moderation gate.")
     app.state.services = svc
     app.add_middleware(HttpMetrics)
+    app.add_middleware(BoundedBodies, authenticate=bearer_principal)
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(claims_api.router)
@@ -64,6 +67,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(QueueError, _queue_error)
     app.add_exception_handler(KafkaError, _kafka_down)
+    app.add_exception_handler(RequestValidationError, _invalid_request)
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -87,6 +91,19 @@ def _to_login(request: Request, _: Exception) -> Response:
 def _queue_error(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, QueueError)
     return JSONResponse({"detail": str(exc)}, status_code=exc.status)
+
+
+def _invalid_request(_: Request, exc: Exception) -> Response:
+    """FastAPI's own answer echoes every bad input back: a 60,000-character id, or a lone
+    surrogate it then cannot encode (a 500). This one says where and what, in bounded text."""
+    assert isinstance(exc, RequestValidationError)
+    detail = [{"loc": [_printable(str(part), 64) for part in error["loc"]], "msg": _printable(error["msg"], 300),
+               "type": error["type"]} for error in exc.errors()[:20]]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _printable(text: str, at_most: int) -> str:
+    return text[:at_most].encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _kafka_down(_: Request, exc: Exception) -> Response:

@@ -10,12 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Form, HTTPException, Request
+from fastapi import Depends, FastAPI, Form, HTTPException, Request
 from sqlalchemy import Engine
 
 from classifiers.character.embeddings import ClipEmbedder
 from clipguard.core.config import Settings
-from clipguard.core.contracts import Decision
+from clipguard.core.contracts import ID_PATTERN, Decision
 from policies.engine import Policy
 from registry.accounts import AccountStore, AuthError, Principal
 from registry.alerts import AlertStore
@@ -27,6 +27,7 @@ from registry.store import DecisionStore
 SESSION_COOKIE = "clipguard_session"
 LOGIN_CSRF_COOKIE = "clipguard_login_csrf"
 LOGIN_ATTEMPTS = 5
+ADDRESS_LOGIN_ATTEMPTS = 50
 LOGIN_WINDOW = dt.timedelta(minutes=15)
 
 
@@ -52,15 +53,20 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
-def _bearer(request: Request) -> Principal:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+def bearer_principal(app: FastAPI, authorization: str) -> Principal:
+    """The account an `Authorization` header's bearer token belongs to, or HTTPException(401)."""
+    scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise HTTPException(401, "this API needs an 'Authorization: Bearer <token>' header",
                             headers={"WWW-Authenticate": "Bearer"})
     try:
-        return services(request).accounts.authenticate_token(token.strip())
+        return app.state.services.accounts.authenticate_token(token.strip())
     except AuthError as exc:
         raise HTTPException(401, str(exc), headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from None
+
+
+def _bearer(request: Request) -> Principal:
+    return bearer_principal(request.app, request.headers.get("authorization", ""))
 
 
 def api_scope(scope: str):
@@ -112,8 +118,20 @@ def console_form(scope: str):
     return Depends(check)
 
 
+def login_keys(name: str, address: str) -> list[str]:
+    """What failed logins are counted against: the name tried, then the client's address. A name
+    that cannot be an account is counted as one, so it is never stored as it was sent."""
+    return [f"name:{name}" if ID_PATTERN.match(name) else "name:(not an account name)", f"ip:{address}"]
+
+
 def login_throttled(svc: Services, keys: list[str], counting_this_one: bool = False) -> bool:
-    """Too many recent failures for any key. An attempt already counted (recorded before its
-    password check, so concurrent guesses cannot all slip past) may be the last one allowed."""
-    allowed = LOGIN_ATTEMPTS + (1 if counting_this_one else 0)
-    return any(svc.accounts.recent_login_failures(k, LOGIN_WINDOW) >= allowed for k in keys)
+    """Too many recent failures for the name, or many more for the address. An attempt already
+    counted (recorded before its password check, so concurrent guesses cannot all slip past) may
+    be the last one allowed.
+
+    The address allows more: behind one NAT or proxy, everyone shares it, and five wrong names
+    there must not lock out every analyst."""
+    extra = 1 if counting_this_one else 0
+    name_key, address_key = keys
+    return (svc.accounts.recent_login_failures(name_key, LOGIN_WINDOW) >= LOGIN_ATTEMPTS + extra
+            or svc.accounts.recent_login_failures(address_key, LOGIN_WINDOW) >= ADDRESS_LOGIN_ATTEMPTS + extra)

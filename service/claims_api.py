@@ -12,7 +12,8 @@ from clipguard.core.vocab import ClaimAction
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
-from service.uploads import read_uploads
+from service.fields import PathId
+from service.uploads import uploaded
 from usecases import claims
 from usecases.retroscans import in_background
 
@@ -23,13 +24,13 @@ T = TypeVar("T")
 
 
 @router.post("", status_code=201)
-async def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write")],
-                     title: Annotated[str, Form(min_length=1, max_length=256)],
-                     reference: Annotated[list[UploadFile], File(description="Images or clips of the work")],
-                     action: Annotated[ClaimAction, Form()] = ClaimAction.BLOCK,
-                     alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
+def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write")],
+               title: Annotated[str, Form(min_length=1, max_length=256)],
+               reference: Annotated[list[UploadFile], File(description="Images or clips of the work")],
+               action: Annotated[ClaimAction, Form()] = ClaimAction.BLOCK,
+               alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
     """File a claim. A `takedown` claim also starts a retroscan of published clips."""
-    files = await read_uploads(reference, MAX_REFERENCES, "reference")
+    files = uploaded(reference, MAX_REFERENCES, "reference")
     try:
         claim_id = claims.file_claim(svc.claims, who.name, title, action, files, alias, svc.settings.media,
                                      svc.embedder, in_background(svc.settings))
@@ -44,18 +45,18 @@ def list_claims(svc: Svc, who: Annotated[Principal, api_scope("claims:read")]) -
 
 
 @router.get("/{claim_id}")
-def get_claim(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:read")]) -> dict[str, Any]:
+def get_claim(svc: Svc, claim_id: PathId, who: Annotated[Principal, api_scope("claims:read")]) -> dict[str, Any]:
     return _owned(lambda: svc.claims.get(claim_id, who.name).to_dict())
 
 
 @router.delete("/{claim_id}", status_code=204)
-def withdraw_claim(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:write")]) -> Response:
+def withdraw_claim(svc: Svc, claim_id: PathId, who: Annotated[Principal, api_scope("claims:write")]) -> Response:
     _owned(lambda: svc.claims.withdraw(claim_id, who.name))
     return Response(status_code=204)
 
 
 @router.get("/{claim_id}/matches")
-def claim_matches(svc: Svc, claim_id: str, who: Annotated[Principal, api_scope("claims:read")]) -> list[dict]:
+def claim_matches(svc: Svc, claim_id: PathId, who: Annotated[Principal, api_scope("claims:read")]) -> list[dict]:
     return _owned(lambda: [m.__dict__ for m in svc.claims.matches(claim_id, who.name)])
 
 

@@ -24,11 +24,13 @@ from service.auth import (
     Services,
     console_form,
     console_scope,
+    login_keys,
     login_throttled,
     services,
 )
 from service.charts import bar_chart, stacked_bar_chart
 from service.evidence import evidence_view
+from service.fields import PathId, QueryIdOrEmpty
 from usecases.review import act_on_item
 
 router = APIRouter()
@@ -63,7 +65,7 @@ def login(request: Request, svc: Svc, name: Annotated[str, Form()], password: An
     expected = request.cookies.get(LOGIN_CSRF_COOKIE, "")
     if not expected or not secrets.compare_digest(expected, csrf_token):
         raise HTTPException(403, "the login form's CSRF token is missing or wrong; reload the page")
-    keys = [f"name:{name}", f"ip:{request.client.host if request.client else 'unknown'}"]
+    keys = login_keys(name, request.client.host if request.client else "unknown")
     if login_throttled(svc, keys):
         return _too_many(request, csrf_token, next)
     # The attempt counts as a failure before the ~200 ms password check, so twenty guesses sent at
@@ -77,6 +79,9 @@ def login(request: Request, svc: Svc, name: Annotated[str, Form()], password: An
         return page(request, "login.html", None, 401, csrf_token=csrf_token, next=_local(next), error=str(exc))
     svc.accounts.forget_login_failures(attempt)
     svc.accounts.clear_login_failures(keys[0])
+    if not who.may("reviews:read"):
+        return page(request, "login.html", None, 403, csrf_token=csrf_token, next=_local(next),
+                    error=f"the console is for analysts and admins; a {who.role} account uses the REST API")
     cookie, _ = svc.accounts.open_session(who)
     response = RedirectResponse(_local(next), status_code=303)
     response.set_cookie(SESSION_COOKIE, cookie, httponly=True, samesite="strict", secure=_secure(request),
@@ -120,7 +125,7 @@ def overview(request: Request, svc: Svc, who: Reader) -> HTMLResponse:
 
 @router.get("/console/queue", response_class=HTMLResponse)
 def queue_page(request: Request, svc: Svc, who: Reader, kind: str | None = None) -> HTMLResponse:
-    items = svc.queue.items("pending", kind)
+    items = svc.queue.items("pending", kind, escalated_too=who.may("reviews:escalated"))
     return page(request, "queue.html", who, items=items, kind=kind, now=dt.datetime.now(dt.UTC))
 
 
@@ -141,9 +146,9 @@ def claim(request: Request, svc: Svc, who: Writer) -> Response:
 
 
 @router.get("/console/items/{item_id}", response_class=HTMLResponse)
-def item_page(request: Request, svc: Svc, who: Reader, item_id: str, error: str | None = None,
+def item_page(request: Request, svc: Svc, who: Reader, item_id: PathId, error: str | None = None,
               status_code: int = 200) -> HTMLResponse:
-    item = svc.queue.item(item_id)
+    item = svc.queue.item(item_id, escalated_too=who.may("reviews:escalated"))
     decision = svc.decisions.get(item.clip_id)
     event = svc.decisions.event(item.clip_id) or {}
     evidence = evidence_view(decision, svc.decisions.frames(item.clip_id), svc.policy, event.get("attrs") or {})
@@ -153,7 +158,7 @@ def item_page(request: Request, svc: Svc, who: Reader, item_id: str, error: str 
 
 
 @router.post("/console/items/{item_id}/action")
-def act(request: Request, svc: Svc, who: Writer, item_id: str, action: Annotated[str, Form()] = "",
+def act(request: Request, svc: Svc, who: Writer, item_id: PathId, action: Annotated[str, Form()] = "",
         note: Annotated[str, Form()] = "") -> Response:
     try:
         if action == "escalate":
@@ -170,7 +175,7 @@ def act(request: Request, svc: Svc, who: Writer, item_id: str, action: Annotated
 
 
 @router.get("/console/clips/{clip_id}", response_class=HTMLResponse)
-def clip_page(request: Request, svc: Svc, who: Reader, clip_id: str, done: str | None = None) -> HTMLResponse:
+def clip_page(request: Request, svc: Svc, who: Reader, clip_id: PathId, done: str | None = None) -> HTMLResponse:
     decision = svc.decisions.get(clip_id)
     if decision is None:
         raise HTTPException(404, f"no decision for clip {clip_id!r}")
@@ -181,7 +186,8 @@ def clip_page(request: Request, svc: Svc, who: Reader, clip_id: str, done: str |
 
 @router.get("/console/audit", response_class=HTMLResponse)
 def audit_page(request: Request, svc: Svc, who: Annotated[Principal, console_scope("audit:read")],
-               clip_id: str = "", actor: str = "", since: str = "", until: str = "") -> HTMLResponse:
+               clip_id: QueryIdOrEmpty = "", actor: QueryIdOrEmpty = "", since: str = "",
+               until: str = "") -> HTMLResponse:
     try:
         bounds = [dt.date.fromisoformat(d) if d else None for d in (since, until)]
     except ValueError:
@@ -193,7 +199,7 @@ def audit_page(request: Request, svc: Svc, who: Annotated[Principal, console_sco
 
 
 @router.get("/console/frames/{clip_id}/{frame_index}.jpg")
-def frame(svc: Svc, _: Reader, clip_id: str, frame_index: int) -> Response:
+def frame(svc: Svc, _: Reader, clip_id: PathId, frame_index: int) -> Response:
     jpeg = svc.decisions.frame_jpeg(clip_id, frame_index)
     if jpeg is None:
         raise HTTPException(404, f"no stored frame {frame_index} of clip {clip_id!r} (never kept, or past retention)")
@@ -201,7 +207,7 @@ def frame(svc: Svc, _: Reader, clip_id: str, frame_index: int) -> Response:
 
 
 @router.get("/console/references/{reference_id}.jpg")
-def reference(svc: Svc, _: Reader, reference_id: str) -> Response:
+def reference(svc: Svc, _: Reader, reference_id: PathId) -> Response:
     jpeg = svc.claims.reference_thumbnail(reference_id)
     if jpeg is None:
         raise HTTPException(404, f"no thumbnail for reference {reference_id!r}")

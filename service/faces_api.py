@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, UploadFile
-from fastapi import Path as PathParam
 from pydantic import BaseModel, Field
 
 from classifiers.faces.handler import FaceBackend, configured_backend
@@ -20,9 +19,9 @@ from clipguard.core.vocab import Permission
 from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import SubjectNotFound
-from registry.review import MAX_NOTE_CHARS
 from service.auth import Services, api_scope, services
-from service.uploads import read_uploads
+from service.fields import BodyId, Note, PathId
+from service.uploads import uploaded
 from usecases import review
 from usecases.cameos import change_permission, revoke_consent
 from usecases.enrolment import enrol_faces
@@ -30,22 +29,21 @@ from usecases.retroscans import in_background
 
 router = APIRouter(prefix="/v1")
 Svc = Annotated[Services, Depends(services)]
-UserId = Annotated[str, PathParam(pattern=ID_PATTERN.pattern)]
 MAX_PHOTOS = 10
 T = TypeVar("T")
 
 
 class PermissionIn(BaseModel):
     permission: Permission
-    approved: list[Annotated[str, Field(pattern=ID_PATTERN.pattern)]] = Field(default_factory=list, max_length=1000)
+    approved: list[BodyId] = Field(default_factory=list, max_length=1000)
 
 
 class RemovalIn(BaseModel):
-    reason: Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS)]
+    reason: Note
 
 
 class MutualsIn(BaseModel):
-    mutuals: list[Annotated[str, Field(pattern=ID_PATTERN.pattern)]] = Field(max_length=100_000)
+    mutuals: list[BodyId] = Field(max_length=100_000)
 
 
 @cache
@@ -53,8 +51,8 @@ def _backend(model_dir: Path | None) -> FaceBackend:
     return configured_backend(model_dir)
 
 
-async def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
-    files = await read_uploads(photos, MAX_PHOTOS, "photo")
+def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
+    files = uploaded(photos, MAX_PHOTOS, "photo")
     try:
         return enrol_faces(files, svc.settings.media, _backend(svc.settings.face_model_dir))
     except BadUpload as exc:
@@ -64,12 +62,15 @@ async def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
 # --- public figures (admins) ----------------------------------------------------------------------
 
 @router.post("/figures", status_code=201)
-async def add_figure(svc: Svc, who: Annotated[Principal, api_scope("figures:write")],
-                     name: Annotated[str, Form(min_length=1, max_length=256)],
-                     photo: Annotated[list[UploadFile], File(description="Photos of the person alone")],
-                     cameo_user: Annotated[str | None, Form(pattern=ID_PATTERN.pattern)] = None) -> dict[str, Any]:
-    faces = await _enrolled(svc, photo)
-    figure_id = svc.faces.add_figure(name, faces, who.name, cameo_user)
+def add_figure(svc: Svc, who: Annotated[Principal, api_scope("figures:write")],
+               name: Annotated[str, Form(min_length=1, max_length=256)],
+               photo: Annotated[list[UploadFile], File(description="Photos of the person alone")],
+               cameo_user: Annotated[str | None, Form(pattern=ID_PATTERN.pattern)] = None) -> dict[str, Any]:
+    faces = _enrolled(svc, photo)
+    try:
+        figure_id = svc.faces.add_figure(name, faces, who.name, cameo_user)
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
     return next(f for f in svc.faces.figures() if f["figure_id"] == figure_id)
 
 
@@ -93,14 +94,14 @@ def _known(read: Callable[[], T]) -> T:
 
 
 @router.put("/cameos/{user}", status_code=201)
-async def enroll_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:write")],
-                       photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip")],
-                       permission: Annotated[Permission, Form()],
-                       approved: Annotated[list[str], Form(description="With approved: creators you allow")] = ()
-                       ) -> dict[str, Any]:
+def enroll_cameo(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:write")],
+                 photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip")],
+                 permission: Annotated[Permission, Form()],
+                 approved: Annotated[list[str], Form(description="With approved: creators you allow")] = ()
+                 ) -> dict[str, Any]:
     """Enrol (or re-enrol) your face with a permission."""
     _self(who, user)
-    faces = await _enrolled(svc, photo)
+    faces = _enrolled(svc, photo)
     try:
         svc.faces.enroll(user, faces, permission, list(approved), who.name)
     except ValueError as exc:
@@ -109,13 +110,13 @@ async def enroll_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_sco
 
 
 @router.get("/cameos/{user}")
-def get_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:read")]) -> dict[str, Any]:
+def get_cameo(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:read")]) -> dict[str, Any]:
     _self(who, user)
     return _known(lambda: svc.faces.cameo(user).to_dict())
 
 
 @router.put("/cameos/{user}/permission")
-def set_permission(svc: Svc, user: UserId, body: PermissionIn,
+def set_permission(svc: Svc, user: PathId, body: PermissionIn,
                    who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
     """Change whom you permit. Clips already published by creators you no longer permit are taken down."""
     _self(who, user)
@@ -128,7 +129,7 @@ def set_permission(svc: Svc, user: UserId, body: PermissionIn,
 
 
 @router.delete("/cameos/{user}", status_code=204)
-def revoke_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:write")]) -> Response:
+def revoke_cameo(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:write")]) -> Response:
     """Withdraw all consent: clips already published by anyone else are taken down."""
     _self(who, user)
     _known(lambda: revoke_consent(svc.faces, user, who.name, in_background(svc.settings)))
@@ -136,7 +137,7 @@ def revoke_cameo(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("ca
 
 
 @router.get("/cameos/{user}/clips")
-def cameo_clips(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cameos:read")]) -> list[dict]:
+def cameo_clips(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:read")]) -> list[dict]:
     """The clips your face was seen in, with their creator and current verdict."""
     _self(who, user)
     _known(lambda: svc.faces.cameo(user))
@@ -144,7 +145,7 @@ def cameo_clips(svc: Svc, user: UserId, who: Annotated[Principal, api_scope("cam
 
 
 @router.post("/cameos/{user}/clips/{clip_id}/removal", status_code=201)
-def request_removal(svc: Svc, user: UserId, clip_id: Annotated[str, PathParam(pattern=ID_PATTERN.pattern)],
+def request_removal(svc: Svc, user: PathId, clip_id: PathId,
                     body: RemovalIn, who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
     """Ask for a clip that shows you to be taken down; an analyst confirms the face was yours."""
     _self(who, user)
@@ -160,7 +161,7 @@ def request_removal(svc: Svc, user: UserId, clip_id: Annotated[str, PathParam(pa
 # --- the platform's follow graph ------------------------------------------------------------------
 
 @router.put("/mutuals/{user}", status_code=204)
-def set_mutuals(svc: Svc, user: UserId, body: MutualsIn,
+def set_mutuals(svc: Svc, user: PathId, body: MutualsIn,
                 _: Annotated[Principal, api_scope("mutuals:write")]) -> Response:
     """The platform reports whom `user` follows back; `mutuals` permissions read it."""
     svc.faces.set_mutuals(user, body.mutuals)

@@ -5,6 +5,8 @@ exactly one face, large enough to identify; otherwise the whole enrolment is ref
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from classifiers.faces.handler import FaceBackend, see_people
 from clipguard.core.config import MediaLimits
 from media.sampling import thumbnail_jpeg
@@ -19,9 +21,8 @@ FACE_MARGIN = 0.25
 SECOND_FACE_SCORE = 0.3
 
 
-def enrol_faces(files: list[Upload], limits: MediaLimits, backend: FaceBackend) -> list[NewFace]:
-    if not files:
-        raise BadUpload("enrolment needs at least one photo or clip")
+def enrol_faces(files: Iterable[Upload], limits: MediaLimits, backend: FaceBackend) -> list[NewFace]:
+    """One face per file; the files are read one at a time, in order."""
     faces = []
     for file in files:
         media = read_media(file, limits)
@@ -41,4 +42,6 @@ def enrol_faces(files: list[Upload], limits: MediaLimits, backend: FaceBackend) 
         rgb = media.frames[person.position]
         crop = rgb[max(0, y0 - pad):y1 + pad, max(0, x0 - pad):x1 + pad]
         faces.append(NewFace(person.embedding, backend.version, media.sha256, thumbnail_jpeg(crop, 160)))
+    if not faces:
+        raise BadUpload("enrolment needs at least one photo or clip")
     return faces

@@ -6,6 +6,7 @@ references do not all read is refused whole by the caller.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import replace
 
 import numpy as np
@@ -24,11 +25,9 @@ def configured_embedder(settings: Settings) -> ClipEmbedder | None:
     return ClipEmbedder(settings.clip_model_dir) if settings.clip_model_dir else None
 
 
-def build_references(files: list[Upload], limits: MediaLimits,
+def build_references(files: Iterable[Upload], limits: MediaLimits,
                      embedder: ClipEmbedder | None = None) -> list[NewReference]:
     """References for every file; with an `embedder`, each also carries its CLIP embedding."""
-    if not files:
-        raise BadUpload("a claim needs at least one reference image or clip")
     references = []
     for file in files:
         media = read_media(file, limits)
@@ -39,6 +38,8 @@ def build_references(files: list[Upload], limits: MediaLimits,
             vectors = embedder.images(frames)
             references[-len(frames):] = [replace(r, embedding=to_bytes(v), embedding_model=embedder.version)
                                          for r, v in zip(references[-len(frames):], vectors, strict=True)]
+    if not references:
+        raise BadUpload("a claim needs at least one reference image or clip")
     return references
 
 

@@ -12,7 +12,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from clipguard.core.contracts import check_text
+
 LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+MAX_ALIASES = 100
+MAX_ALIAS_CHARS = 200
 MAX_RUN = 4          # an alias may be split over at most this many prompt words
 MIN_ALIAS_CHARS = 3  # shorter aliases match too much by accident
 
@@ -70,6 +74,9 @@ def parse_alias(raw: str) -> tuple[str, str]:
 
 
 def check_aliases(aliases: Sequence[tuple[str, str]]) -> None:
+    if len(aliases) > MAX_ALIASES:
+        raise ValueError(f"{len(aliases)} aliases; a claim takes at most {MAX_ALIASES}")
     for text, _ in aliases:
+        check_text(text, "an alias", MAX_ALIAS_CHARS)
         if len("".join(normalize(text))) < MIN_ALIAS_CHARS:
             raise ValueError(f"alias {text!r} is too short to match safely (at least {MIN_ALIAS_CHARS} letters)")

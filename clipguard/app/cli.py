@@ -147,8 +147,11 @@ def demo(timeout: float) -> None:
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False),
               help="The gate's policy file, for the bars the console shows beside scores.")
+@click.option("--forwarded-allow-ips", default=None, metavar="ADDRESSES",
+              help="Comma-separated addresses of the reverse proxies whose X-Forwarded-For and "
+                   "X-Forwarded-Proto are believed. Default: none; every client is its socket's address.")
 @user_errors
-def serve(host: str, port: int, policy_path: str | None) -> None:
+def serve(host: str, port: int, policy_path: str | None, forwarded_allow_ips: str | None) -> None:
     """Serve the REST APIs, the analysts' console, /healthz and /metrics."""
     import uvicorn
 
@@ -158,7 +161,10 @@ def serve(host: str, port: int, policy_path: str | None) -> None:
     settings.ensure_home()
     app = create_app(settings, policy_path=policy_path)
     click.echo(f"serving http://{host}:{port}/console, registry {redact(settings.database_url)}", err=True)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    # uvicorn believes forwarded headers from 127.0.0.1 by default, so any local client could pick
+    # the address the login throttle counts against; only a named proxy is believed here.
+    uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=forwarded_allow_ips is not None,
+                forwarded_allow_ips=forwarded_allow_ips or "")
 
 
 @cli.command()
@@ -479,8 +485,33 @@ def users_token(name: str, scopes: tuple[str, ...], days: float) -> None:
 @click.argument("name")
 @user_errors
 def users_revoke(name: str) -> None:
-    """Revoke every API token of an account."""
-    click.echo(f"revoked {_accounts().revoke_tokens(name)} token(s) of {name}", err=True)
+    """Revoke every API token of an account, and end its console sessions."""
+    accounts = _accounts()
+    tokens, sessions = accounts.revoke_tokens(name), accounts.end_sessions(name)
+    click.echo(f"revoked {tokens} token(s) and ended {sessions} console session(s) of {name}", err=True)
+
+
+@users.command("disable")
+@click.argument("name")
+@user_errors
+def users_disable(name: str) -> None:
+    """Disable an account: its tokens are revoked, its sessions ended, its password refused."""
+    _accounts().disable(name)
+    click.echo(f"disabled {name}: no token, session or password of it authenticates now", err=True)
+
+
+@users.command("sessions")
+@click.argument("name")
+@click.option("--end", is_flag=True, help="End every console session of the account.")
+@user_errors
+def users_sessions(name: str, end: bool) -> None:
+    """List an account's live console sessions, or end them all."""
+    accounts = _accounts()
+    if end:
+        click.echo(f"ended {accounts.end_sessions(name)} console session(s) of {name}", err=True)
+        return
+    for opened, expires in accounts.sessions(name):
+        click.echo(f"opened {opened.isoformat(timespec='seconds')}  expires {expires.isoformat(timespec='seconds')}")
 
 
 def _accounts():

@@ -89,7 +89,9 @@ class Settings:
                 "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days)}
 
     def ensure_home(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        """The home holds the registry, evidence frames and Data Docs: its owner's only."""
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.home.chmod(0o700)
 
 
 def _model_dir(name: str) -> Path | None:

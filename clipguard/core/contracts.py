@@ -70,6 +70,23 @@ def check_id(value: Any, name: str) -> str:
     return value
 
 
+# Control characters other than tab and newline, and lone surrogates: PostgreSQL refuses NUL in
+# text, and a surrogate cannot be encoded to UTF-8 at all, so neither may reach a store or a page.
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+
+
+def check_text(value: Any, name: str, max_chars: int) -> str:
+    """Free text people type (a title, a name, an alias): 1-`max_chars` characters, not only
+    whitespace, nothing that cannot be stored."""
+    if not isinstance(value, str) or not value.strip():
+        raise ContractError("bad_text", f"{name} must not be empty or only whitespace")
+    if len(value) > max_chars:
+        raise ContractError("bad_text", f"{name} is {len(value)} characters; the limit is {max_chars}")
+    if _UNSTORABLE.search(value):
+        raise ContractError("bad_text", f"{name} contains a control character or a lone surrogate")
+    return value
+
+
 @dataclass(frozen=True)
 class ClipGenerated:
     clip_id: str

@@ -210,3 +210,17 @@ def test_the_console_shows_alerts_and_serves_data_docs_behind_its_login(demo_run
     assert "creator_id_present" in overview and 'href="/console/datadocs/index.html"' in overview
     assert "clip_generated" in client.get("/console/datadocs/index.html").text
     assert client.get("/console/datadocs/..%2Fclipguard.db").status_code == 404
+
+
+def test_a_script_planted_in_an_event_is_escaped_in_the_data_docs(demo_run: DemoRun, tmp_path: Path):
+    settings = _demo_copy(demo_run, tmp_path)
+    planted = "<script>alert(document.cookie)</script>"
+    events = good_events()
+    events[0]["clip_id"] = planted
+    events[1]["media_uri"] = "javascript:" + planted
+    (tmp_path / "events.jsonl").write_text("\n".join(map(json.dumps, events)))
+    result = clipguard(["audit", "--events", str(tmp_path / "events.jsonl")], settings, timeout=300)
+    assert result.returncode == 1 and "FAILED" in result.stdout, result.stdout + result.stderr[-2000:]
+    pages = [p.read_text() for p in (settings.home / "datadocs").rglob("*.html")]
+    assert pages and not any(planted in page for page in pages)
+    assert any("&lt;script&gt;" in page or "&amp;lt;script&amp;gt;" in page for page in pages)

@@ -6,8 +6,6 @@ Decisions that analysts make go to a list here; the browser test sends them to a
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,44 +18,7 @@ from registry.accounts import ROLE_SCOPES, ROLES
 from service.app import create_app
 from tests.builders import decided, decision
 from tests.conftest import form_csrf
-
-PASSWORD = "correct horse battery staple"
-
-
-@dataclass
-class World:
-    client: TestClient
-    tokens: dict[str, str]
-    published: list[Decision]
-    settings: Settings
-
-    def bearer(self, role: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.tokens[role]}"}
-
-    def login(self, name: str, password: str = PASSWORD) -> TestClient:
-        form = self.client.get("/login")
-        token = form_csrf(form.text)
-        self.client.post("/login", data={"name": name, "password": password, "csrf_token": token},
-                         follow_redirects=False)
-        return self.client
-
-    def csrf(self, path: str = "/console/queue") -> str:
-        return form_csrf(self.client.get(path).text)
-
-
-@pytest.fixture
-def world(settings: Settings) -> Iterator[World]:
-    published: list[Decision] = []
-    app = create_app(settings, publish=published.append)
-    svc = app.state.services
-    tokens = {}
-    for role in ROLES:
-        svc.accounts.add(role, role, PASSWORD)
-        tokens[role] = svc.accounts.issue_token(role)
-    svc.decisions.record([decided(decision("queued", "review"), with_frames=True),
-                          decided(decision("blocked", "block"), creator_id="carol")])
-    with TestClient(app) as client:
-        yield World(client, tokens, published, settings)
+from tests.service_world import PASSWORD, World
 
 
 def item_id(world: World) -> str:
@@ -167,9 +128,15 @@ def test_tokens_and_sessions_are_stored_only_as_hashes(world: World):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_only_analysts_and_admins_use_the_console(world: World, role: str):
-    client = world.login(role)
-    response = client.get("/console")
-    assert response.status_code == (200 if role in ("analyst", "admin") else 403)
+    # Other roles' passwords are right, but they open no session: the console is not theirs.
+    form = world.client.get("/login")
+    login = world.client.post("/login", data={"name": role, "password": PASSWORD, "csrf_token": form_csrf(form.text)},
+                              follow_redirects=False)
+    console_role = role in ("analyst", "admin")
+    assert login.status_code == (303 if console_role else 403)
+    assert ("clipguard_session" in world.client.cookies) == console_role
+    response = world.client.get("/console", follow_redirects=False)
+    assert response.status_code == (200 if console_role else 303)
 
 
 def test_the_doors_do_not_mix(world: World):
