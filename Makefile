@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lint bench clean chromium postgres
+.PHONY: demo test test-fast fuzz lint bench clean chromium postgres
 
 $(STAMP): setup.py
 	python3 -m venv $(VENV)
@@ -19,6 +19,10 @@ test: $(STAMP) chromium postgres lint
 # Unit tests on SQLite, without the slow ones: no broker, browser or PostgreSQL needed.
 test-fast: $(STAMP) lint
 	$(BIN)/pytest tests/unit -m "not postgres and not slow"
+
+# The fuzz tests with many more, randomised examples than `make test` runs (tests/unit/test_fuzz.py).
+fuzz: $(STAMP)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/unit/test_fuzz.py
 
 # Style, and the layers of docs/architecture.md (.importlinter).
 lint: $(STAMP)

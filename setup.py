@@ -50,6 +50,7 @@ INSTALL_REQUIRES = [
 EXTRAS_REQUIRE = {
     "dev": [
         "httpx==0.28.1",
+        "hypothesis==6.168.3",
         "playwright==1.65.2",
         "pytest==9.2.0",
         "pytest-timeout==2.4.0",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -106,10 +107,14 @@ def _sample(container, stream, width: int, height: int, limits: MediaLimits, nam
     count = 0
     t = 0.0
     rate = float(stream.average_rate or 25)
+    deadline = time.monotonic() + limits.decode_deadline_s
     for frame in container.decode(stream):
         t = float(frame.time) if frame.time is not None else count / rate
         if t > limits.max_duration_s:
             raise MediaError("media_too_large", f"{name} runs past the {limits.max_duration_s:.0f}s limit")
+        if time.monotonic() > deadline:
+            raise MediaError("media_too_slow", f"{name} took over {limits.decode_deadline_s:.0f}s to decode "
+                                               f"({count} frames in)")
         # Scene cuts are judged on a coarse grid of the luma plane: no colour conversion needed.
         luma = _coarse_luma(frame)
         cut = previous_luma is not None and float(np.abs(luma - previous_luma).mean()) > limits.scene_cut_threshold

@@ -17,6 +17,7 @@ from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
 from clipguard.core.contracts import ContractError, DeadLetter, parse_clip_generated
 from media.sampling import MediaError, resolve_media
 from pipelines import metrics
+from pipelines.beam_fixes import fold_bundle_metrics_eagerly
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
 from pipelines.moderate import ClipWork, Moderate, default_handlers
 from pipelines.sinks import WriteOutcomes
@@ -60,7 +61,7 @@ class Gate(beam.PTransform):
         s = self._settings
         return (records
                 | "Parse" >> beam.ParDo(Parse(s.media_roots))
-                | "Moderate" >> Moderate(self._handlers, self._policy, s.media_roots, s.media))
+                | "Moderate" >> Moderate(self._handlers, self._policy, s.media_roots, s.media, s.database_url))
 
 
 def read_xlang(bootstrap: str) -> beam.PTransform:
@@ -87,6 +88,7 @@ def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: fl
              kafka_io: str = "native", beam_args: Sequence[str] = (), max_batch_size: int = 8) -> PipelineResult:
     """Run until stopped (or, with `idle_exit_s`, until no event arrived for that long)."""
     migrate(settings.database_url)
+    fold_bundle_metrics_eagerly()      # or the runner's memory grows with every bundle, forever
     policy = load_policy(policy_path)
     options = pipeline_options(beam_args, streaming=True)
     native = kafka_io == "native"

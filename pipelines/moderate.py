@@ -37,6 +37,7 @@ from pipelines import metrics
 from policies.consent import permits
 from policies.decisions import gate_decision
 from policies.engine import Policy, decide
+from registry.attempts import POISON_AFTER, DecodeAttempts
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore
@@ -98,29 +99,65 @@ class StageTimer:
 
 
 class LoadMedia(beam.DoFn):
-    def __init__(self, roots: Sequence[Path], limits: MediaLimits):
+    """Decodes each clip's media. With a `database_url`, every decode of a Kafka record is counted
+    in the registry while it runs (registry/attempts.py), and a record whose decode the gate has
+    died in `POISON_AFTER` times is dead-lettered as `poison` instead of decoded again."""
+
+    def __init__(self, roots: Sequence[Path], limits: MediaLimits, database_url: str | None = None):
         self._roots = tuple(roots)
         self._limits = limits
+        self._database_url = database_url
         self._decode_timer = StageTimer("decode")
+
+    def setup(self) -> None:
+        self._attempts = DecodeAttempts(engine_for(self._database_url)) if self._database_url else None
 
     def process(self, work: ClipWork) -> Iterator[ClipWork]:
         if work.event is None:
             yield work
             return
+        record = _record_of(work) if self._attempts is not None else None
+        if record is not None:
+            attempts = self._attempts.begin(*record, work.event.clip_id)
+            if attempts > POISON_AFTER:
+                self._attempts.end(*record)
+                yield _poison(work, attempts - 1)
+                return
+        loaded = self._loaded(work)     # never raises
+        if record is not None:
+            self._attempts.end(*record)
+        yield loaded
+
+    def _loaded(self, work: ClipWork) -> ClipWork:
         started = time.perf_counter()
         try:
             check_declared_size(work.event.attrs, self._limits)
             path = resolve_media(work.event.media_uri, self._roots)
             clip = sample_frames(path, self._limits)
         except MediaError as exc:
-            yield replace(work, media_error=(exc.code, str(exc)))
-            return
+            return replace(work, media_error=(exc.code, str(exc)))
         except Exception as exc:  # a bug in resolving or sampling must cost one clip a review, not the gate
             log.exception("loading media for clip %s failed", work.event.clip_id)
-            yield replace(work, media_error=("media_corrupt", f"{type(exc).__name__}: {exc}"[:500]))
-            return
+            return replace(work, media_error=("media_corrupt", f"{type(exc).__name__}: {exc}"[:500]))
         self._decode_timer.since(started)
-        yield replace(work, clip=clip)
+        return replace(work, clip=clip)
+
+
+def _record_of(work: ClipWork) -> tuple[str, int, int] | None:
+    source = work.source
+    if not {"topic", "partition", "offset"} <= source.keys():
+        return None
+    return source["topic"], source["partition"], source["offset"]
+
+
+def _poison(work: ClipWork, deaths: int) -> ClipWork:
+    topic, partition, offset = _record_of(work)
+    log.error("clip %s (%s/%d@%d): the gate died decoding it %d times; dead-lettered as poison",
+              work.event.clip_id, topic, partition, offset, deaths)
+    reason = (f"the gate died while decoding this event's media {deaths} times ({topic} partition {partition} "
+              f"offset {offset}); set aside so the rest of the partition is decided")
+    return ClipWork(None, work.received_at, work.source,
+                    rejected=DeadLetter.of("poison", reason, work.event.to_json(), work.source))
 
 
 class SignalStage(ModelHandler[ClipWork, ClipWork, Any]):
@@ -230,15 +267,16 @@ def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[Signal
 
 class Moderate(beam.PTransform):
     def __init__(self, handlers: Sequence[SignalHandler], policy: Policy, roots: Sequence[Path],
-                 limits: MediaLimits):
+                 limits: MediaLimits, attempts_url: str | None = None):
         super().__init__()
         self._handlers = handlers
         self._policy = policy
         self._roots = roots
         self._limits = limits
+        self._attempts_url = attempts_url
 
     def expand(self, works: beam.PCollection) -> beam.PCollection:
-        loaded = works | "LoadMedia" >> beam.ParDo(LoadMedia(self._roots, self._limits))
+        loaded = works | "LoadMedia" >> beam.ParDo(LoadMedia(self._roots, self._limits, self._attempts_url))
         # RunInference batches within a window; one-second windows keep batches from waiting.
         loaded = loaded | "BatchWindow" >> beam.WindowInto(FixedWindows(1))
         for handler in self._handlers:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Float,
@@ -318,3 +319,16 @@ class FaceSightingRow(Base):
     seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
 
     __table_args__ = (Index("ix_face_sightings_subject", "subject_kind", "subject_id"),)
+
+
+class DecodeAttemptRow(Base):
+    """A Kafka record whose media was being decoded and has not finished: a row left behind means
+    the gate died during that decode."""
+
+    __tablename__ = "decode_attempts"
+    topic: Mapped[str] = mapped_column(String(249), primary_key=True)
+    partition: Mapped[int] = mapped_column(Integer, primary_key=True)
+    offset: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    clip_id: Mapped[str] = mapped_column(String(128))
+    attempts: Mapped[int] = mapped_column(Integer)
+    last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())

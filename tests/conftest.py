@@ -13,11 +13,18 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.core.config import Settings
 from fixtures.clips import write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from registry.db import migrate
+
+# The fuzz tests' budgets: a fixed, bounded set of examples in `make test`; many more, randomised,
+# in `make fuzz` (HYPOTHESIS_PROFILE=fuzz).
+hypothesis_settings.register_profile("ci", max_examples=60, derandomize=True, deadline=None, database=None)
+hypothesis_settings.register_profile("fuzz", max_examples=3000, deadline=None)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # CI's machines run PostgreSQL here (DESIGN.md); override to test another server.
 POSTGRES_ADMIN_URL = os.environ.get("CLIPGUARD_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -30,6 +30,9 @@ class MediaLimits:
     # Slice threads, not frame threads: frame threading buffers frames across threads, which costs
     # more than it saves when most frames are skipped (`clipguard bench` measures both).
     decode_threads: str = "SLICE"
+    # A file built to decode slowly (or to hold timestamps still while frames pile up) is cut off:
+    # checked between frames, so one clip costs at most about this long.
+    decode_deadline_s: float = 30.0
 
 
 @dataclass(frozen=True)

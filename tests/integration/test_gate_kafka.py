@@ -26,6 +26,9 @@ from registry.store import DecisionStore
 from tests.gate_helpers import await_committed, clip_event, publish, scrape
 from usecases.references import build_references
 
+# The memory regression test's bound; see the test for what it was measured against.
+MAX_GROWTH_MIB_OVER_150_CLIPS = 30.0
+
 
 @pytest.fixture
 def gate_settings(settings: Settings, bootstrap: str) -> Settings:
@@ -154,3 +157,74 @@ def test_a_claim_filed_while_the_gate_runs_applies_within_ten_seconds(gate_setti
     matches = ClaimStore(engine_for(s.database_url)).list("studio")
     assert matches and ClaimStore(engine_for(s.database_url)).matches(matches[0].claim_id, "studio")[0].clip_id == \
         "cat-after"
+
+
+def test_hostile_media_on_one_partition_is_reviewed_and_a_crash_looping_event_set_aside(
+        gate_settings: Settings, clips_dir: Path, tmp_path: Path):
+    from kafka import KafkaProducer
+
+    from clipguard.core.config import TOPIC_CLIPS
+    from registry.attempts import POISON_AFTER, DecodeAttempts
+    from registry.db import migrate
+
+    s = gate_settings
+    svg = clips_dir / "hostile.svg"
+    svg.write_bytes(b'<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64"/></svg>')
+    whole = (clips_dir / "coffee-pan.mp4").read_bytes()
+    (clips_dir / "truncated.mp4").write_bytes(whole[: len(whole) // 3])
+    events = {"svg": svg, "truncated": clips_dir / "truncated.mp4", "zero-byte": clips_dir / "empty.mp4",
+              "killer": clips_dir / "rocket-launch.mp4", "valid": clips_dir / "coffee-pan.mp4"}
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+    # One key, so one partition: each bad clip sits in front of the valid one.
+    sent = {c: producer.send(TOPIC_CLIPS, key=b"one-creator", value=clip_event(c, p)).get(timeout=30)
+            for c, p in events.items()}
+    producer.close()
+    assert len({m.partition for m in sent.values()}) == 1
+    # "killer" is the record three earlier gates died decoding (their counts survive in the registry).
+    attempts = DecodeAttempts(migrate(s.database_url))
+    killer = sent["killer"]
+    for _ in range(POISON_AFTER):
+        attempts.begin(TOPIC_CLIPS, killer.partition, killer.offset, "killer")
+
+    gate = start_gate(s, log=tmp_path / "gate.log")
+    try:
+        got = read_decisions(s.kafka_bootstrap, set(events) - {"killer"}, timeout_s=120)
+        letters = read_dead_letters(s.kafka_bootstrap, 1, timeout_s=60)
+        assert gate.poll() is None, (tmp_path / "gate.log").read_text()[-2000:]
+        committed = await_committed(s.kafka_bootstrap, len(events))
+    finally:
+        gate.terminate()
+        gate.wait(timeout=30)
+    assert {c: got[c]["verdict"] for c in ("svg", "truncated", "zero-byte")} == dict.fromkeys(
+        ("svg", "truncated", "zero-byte"), "review")
+    assert got["valid"]["verdict"] == "allow"
+    assert "killer" not in got
+    assert [(d["error_code"], d["source"]["offset"]) for d in letters] == [("poison", killer.offset)]
+    assert "died while decoding" in letters[0]["reason"]
+    assert committed == len(events)
+
+
+def test_the_gates_memory_stays_flat_over_200_clips(gate_settings: Settings, clips_dir: Path, tmp_path: Path):
+    from bench.memory import tree_rss_mib
+
+    s = gate_settings
+    names = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
+    publish(s.kafka_bootstrap, [clip_event(f"m-{i:03d}", clips_dir / f"{names[i % len(names)]}.mp4")
+                                for i in range(200)])
+    store = DecisionStore(engine_for(s.database_url))
+    gate = start_gate(s, log=tmp_path / "gate.log")
+
+    def rss_once_decided(count: int) -> float:
+        deadline = time.monotonic() + 300
+        while len(store.all()) < count:
+            assert gate.poll() is None and time.monotonic() < deadline, (tmp_path / "gate.log").read_text()[-2000:]
+            time.sleep(0.5)
+        return tree_rss_mib(gate.pid)
+
+    try:
+        at_50, at_200 = rss_once_decided(50), rss_once_decided(200)
+    finally:
+        gate.terminate()
+        gate.wait(timeout=30)
+    print(f"gate RSS {at_50:.0f} MiB after 50 clips, {at_200:.0f} MiB after 200")
+    assert at_200 - at_50 < MAX_GROWTH_MIB_OVER_150_CLIPS, (at_50, at_200)

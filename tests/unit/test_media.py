@@ -169,3 +169,10 @@ def test_hostile_uploads_are_refused_with_the_reason():
         with pytest.raises(BadUpload) as refused:
             read_media(Upload(name, data), MediaLimits())
         assert name[:20] in str(refused.value)
+
+
+def test_a_decode_past_its_deadline_is_cut_off(clips_dir: Path):
+    with pytest.raises(MediaError) as caught:
+        sample_frames(clips_dir / "space-montage.mp4", replace(MediaLimits(), decode_deadline_s=0.0))
+    assert caught.value.code == "media_too_slow" and "to decode" in str(caught.value)
+    assert sample_frames(clips_dir / "space-montage.mp4", LIMITS).frames      # the default lets it through
