@@ -6,7 +6,7 @@ a generator, so nothing is folded: each bundle wraps the previous total in one m
 which keeps every MonitoringInfo of every bundle since the start alive. The gate's Kafka reader
 defers its remainder every 10-100 ms, a bundle each time, so an idle gate grew by about 0.4 MiB a
 second, most of it in protobuf's native memory, where tracemalloc does not look (issue 24;
-`bench/memory.py` measures it). Beam 2.77 has it; the pinned version is the one this is checked
+`bench/soak.py` measures it). Beam 2.77 has it; the pinned version is the one this is checked
 against (tests/unit/test_beam_fixes.py).
 
 The fix folds eagerly: the same consolidation, materialised, so a total stays one entry per metric.

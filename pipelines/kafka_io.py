@@ -159,6 +159,15 @@ def topic_partitions(bootstrap: str, topic: str) -> list[int]:
     return partitions
 
 
+def committed_count(bootstrap: str, topic: str, group: str) -> int:
+    """How many of `topic`'s records `group` has committed, over all partitions (offsets start at 0)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        return sum(consumer.committed(TopicPartition(topic, p)) or 0 for p in topic_partitions(bootstrap, topic))
+    finally:
+        consumer.close()
+
+
 class ReadFromKafkaPartitions(beam.PTransform):
     def __init__(self, bootstrap: str, topic: str, group: str, idle_exit_s: float | None = None):
         super().__init__()

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
 from clipguard.core.contracts import ClipGenerated
-from pipelines.kafka_io import topic_partitions
+from pipelines.kafka_io import committed_count
 
 
 def clip_event(clip_id: str, path: Path, **attrs) -> bytes:
@@ -45,9 +45,4 @@ def await_committed(bootstrap: str, count: int, timeout_s: float = 60) -> int:
 
 
 def committed_total(bootstrap: str) -> int:
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=GATE_GROUP, enable_auto_commit=False)
-    try:
-        return sum(consumer.committed(TopicPartition(TOPIC_CLIPS, p)) or 0
-                   for p in topic_partitions(bootstrap, TOPIC_CLIPS))
-    finally:
-        consumer.close()
+    return committed_count(bootstrap, TOPIC_CLIPS, GATE_GROUP)

@@ -523,7 +523,7 @@ def _accounts():
 
 # Each family's harness (its manifest's `bench`), then the ones across families.
 FAMILY_SUITES = {m.bench[0]: m.bench[1] for m in families.registered() if m.bench}
-OTHER_SUITES = ("index", "gate", "memory")
+OTHER_SUITES = ("index", "gate", "memory", "soak")
 
 
 @cli.command()
@@ -533,13 +533,19 @@ OTHER_SUITES = ("index", "gate", "memory")
                    "faces: false-match and non-match rates per distance bar, a 100k gallery, per-clip cost. "
                    "index: PDQ query cost at 10k and 1M references, against threatexchange; ORB matching "
                    "cost as references grow, against matching each reference in turn. memory: the gate's "
-                   "RSS under a steady load (not part of all).")
+                   "RSS under a steady load. soak: the same, with the gate killed, the media root gone and "
+                   "PostgreSQL restarted on the way (neither is part of all).")
 @click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
-@click.option("--soak-seconds", type=float, default=480.0, show_default=True, help="memory: how long to feed the gate.")
-@click.option("--soak-rate", type=float, default=0.7, show_default=True, help="memory: clips per second.")
+@click.option("--soak-seconds", type=float, default=480.0, show_default=True,
+              help="memory, soak: how long to feed the gate.")
+@click.option("--soak-rate", type=float, default=None,
+              help="memory, soak: clips per second (default: 80% of the throughput measured first).")
+@click.option("--soak-database-url", default=None,
+              help="memory, soak: the gate's registry (default: a private SQLite file).")
 @user_errors
-def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float) -> None:
+def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float | None,
+          soak_database_url: str | None) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
     settings = Settings.from_env()
     for name, target in FAMILY_SUITES.items():
@@ -554,10 +560,11 @@ def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_ra
         from bench.pipeline import run_bench
 
         run_bench(settings, clips=clips, load_events=load_events)
-    if suite == "memory":
-        from bench.memory import run_memory_bench
+    if suite in ("memory", "soak"):
+        from bench.soak import SOAK_FAULTS, run_soak
 
-        run_memory_bench(settings, seconds=soak_seconds, rate=soak_rate)
+        faults = SOAK_FAULTS if suite == "soak" else ()
+        run_soak(settings, soak_seconds, soak_rate, faults, database_url=soak_database_url)
 
 
 def summary(decision: dict[str, Any]) -> str:

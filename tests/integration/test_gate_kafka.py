@@ -205,26 +205,41 @@ def test_hostile_media_on_one_partition_is_reviewed_and_a_crash_looping_event_se
 
 
 def test_the_gates_memory_stays_flat_over_200_clips(gate_settings: Settings, clips_dir: Path, tmp_path: Path):
-    from bench.memory import tree_rss_mib
+    import threading
+
+    from bench.soak import tree_rss_mib
 
     s = gate_settings
     names = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
-    publish(s.kafka_bootstrap, [clip_event(f"m-{i:03d}", clips_dir / f"{names[i % len(names)]}.mp4")
-                                for i in range(200)])
+    events = [clip_event(f"m-{i:03d}", clips_dir / f"{names[i % len(names)]}.mp4") for i in range(200)]
     store = DecisionStore(engine_for(s.database_url))
     gate = start_gate(s, log=tmp_path / "gate.log")
 
+    def feed() -> None:
+        # Paced below the gate's throughput, as a steady stream arrives: a backlog would measure
+        # how much the gate holds in flight, not what each clip leaves behind.
+        for i in range(0, len(events), 2):
+            publish(s.kafka_bootstrap, events[i:i + 2])
+            time.sleep(1.0)
+
     def rss_once_decided(count: int) -> float:
-        deadline = time.monotonic() + 300
+        deadline = time.monotonic() + 400
         while len(store.all()) < count:
             assert gate.poll() is None and time.monotonic() < deadline, (tmp_path / "gate.log").read_text()[-2000:]
             time.sleep(0.5)
         return tree_rss_mib(gate.pid)
 
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
     try:
         at_50, at_200 = rss_once_decided(50), rss_once_decided(200)
     finally:
         gate.terminate()
         gate.wait(timeout=30)
+        feeder.join(timeout=120)
     print(f"gate RSS {at_50:.0f} MiB after 50 clips, {at_200:.0f} MiB after 200")
+    # Measured here (2026-12-02, SQLite): +1 MiB over those 150 clips; with Beam's metrics leak put
+    # back, +19 MiB (it grew with time, 0.25 MiB/s); the 1.36 MiB per clip first reported would be
+    # +200. RSS swings by about 15 MiB between readings, so the bound is 30: a coarse guard. The
+    # precise check of that leak is tests/unit/test_beam_fixes.py.
     assert at_200 - at_50 < MAX_GROWTH_MIB_OVER_150_CLIPS, (at_50, at_200)
