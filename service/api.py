@@ -11,10 +11,10 @@ from pydantic import BaseModel
 from clipguard.core.vocab import ItemAction, ItemKind
 from registry.accounts import Principal
 from service.auth import Services, api_scope, services
-from service.fields import BodyId, Note, PathId, QueryId
+from service.fields import QUEUE_REFUSALS, BodyId, Note, PathId, QueryId
 from usecases.review import act_on_item
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=QUEUE_REFUSALS)
 Svc = Annotated[Services, Depends(services)]
 
 

@@ -12,12 +12,12 @@ from clipguard.core.vocab import ClaimAction
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
-from service.fields import PathId
+from service.fields import REFUSALS, PathId
 from service.uploads import uploaded
 from usecases import claims
 from usecases.retroscans import in_background
 
-router = APIRouter(prefix="/v1/claims")
+router = APIRouter(prefix="/v1/claims", responses=REFUSALS)
 Svc = Annotated[Services, Depends(services)]
 MAX_REFERENCES = 20
 T = TypeVar("T")

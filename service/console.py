@@ -33,7 +33,7 @@ from service.evidence import evidence_view
 from service.fields import PathId, QueryIdOrEmpty
 from usecases.review import act_on_item
 
-router = APIRouter()
+router = APIRouter(include_in_schema=False)   # pages, not an API
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 Svc = Annotated[Services, Depends(services)]
 Reader = Annotated[Principal, console_scope("reviews:read")]

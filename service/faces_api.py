@@ -20,14 +20,14 @@ from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import SubjectNotFound
 from service.auth import Services, api_scope, services
-from service.fields import BodyId, Note, PathId
+from service.fields import REFUSALS, BodyId, Note, PathId
 from service.uploads import uploaded
 from usecases import review
 from usecases.cameos import change_permission, revoke_consent
 from usecases.enrolment import enrol_faces
 from usecases.retroscans import in_background
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(prefix="/v1", responses=REFUSALS)
 Svc = Annotated[Services, Depends(services)]
 MAX_PHOTOS = 10
 T = TypeVar("T")

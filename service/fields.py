@@ -2,10 +2,10 @@
 the id pattern (so a NUL byte or a 60,000-character id never reaches a store or a 404 message),
 and free text has nothing a store cannot keep."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path, Query
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BaseModel, Field
 
 from clipguard.core.contracts import ID_PATTERN, check_text
 from registry.review import MAX_NOTE_CHARS
@@ -16,3 +16,26 @@ QueryIdOrEmpty = Annotated[str, Query(pattern=f"^$|{ID_PATTERN.pattern}", max_le
 BodyId = Annotated[str, Field(pattern=ID_PATTERN.pattern, max_length=128)]
 Note = Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS),
                  AfterValidator(lambda text: check_text(text, "the text", MAX_NOTE_CHARS))]
+
+
+class Problem(BaseModel):
+    """What every refusal answers: `detail` says what was wrong. A request that does not match
+    the schema answers a list of {loc, msg, type}; a refusal by the route, a sentence."""
+
+    detail: str | list[dict[str, Any]]
+
+
+# Documented on every /v1 route, so a client (or schemathesis) knows each refusal it may meet.
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Problem, "description": "no bearer token, or one that is unknown, expired or revoked"},
+    403: {"model": Problem, "description": "the token's role or scopes do not allow this route"},
+    404: {"model": Problem, "description": "no such item, or not one the caller may see"},
+    413: {"model": Problem, "description": "the body, or one of its files, is over the cap"},
+    422: {"model": Problem, "description": "the request does not match the schema, or its content is unusable"},
+}
+# The review queue's routes also meet a held or finished item, and a broker that refuses decisions.
+QUEUE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    **REFUSALS,
+    409: {"model": Problem, "description": "the item is held by someone else, not held by the caller, or done"},
+    503: {"model": Problem, "description": "Kafka did not take the decision; nothing was recorded"},
+}

@@ -192,3 +192,12 @@ def test_the_home_and_the_database_are_the_owners_only(settings: Settings):
         db = Path(settings.database_url.removeprefix("sqlite:///"))
         for path in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
             assert not path.exists() or path.stat().st_mode & 0o777 == 0o600, path
+
+
+def test_the_published_schema_documents_every_refusal_and_no_console_page(world: World):
+    schema = world.client.get("/openapi.json").json()
+    assert not [p for p in schema["paths"] if p.startswith(("/console", "/login", "/logout"))]
+    for path, operations in schema["paths"].items():
+        if path.startswith("/v1"):
+            for method, operation in operations.items():
+                assert {"401", "403", "422"} <= operation["responses"].keys(), (method, path)
