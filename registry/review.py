@@ -109,6 +109,13 @@ class BadNote(QueueError):
     status = 422
 
 
+class TooManyRemovals(QueueError):
+    status = 429
+
+
+MAX_UNCHECKED_REMOVALS = 10
+
+
 def check_note(note: str) -> str:
     if not note.strip():
         raise BadNote("a note is required: say why, for the audit trail and any appeal")
@@ -232,10 +239,20 @@ class ReviewQueue:
                      publish: Callable[[Decision], None], decide: Callable[..., Decision]) -> Decision:
         """A person seen in a clip asks for it to be removed: a takedown (source "owner") at once,
         over any earlier decision, and a `removal_request` item so an analyst checks the face was
-        theirs. Kafka is confirmed before the commit, as for analyst actions."""
+        theirs. Kafka is confirmed before the commit, as for analyst actions.
+
+        An owner with `MAX_UNCHECKED_REMOVALS` requests no analyst has checked yet must wait: a
+        cameo owner who enrolled someone else's face could otherwise take down every clip that
+        face is in before anyone looks."""
         reason = check_note(reason)
         now = utcnow()
         with Session(self._engine) as session, session.begin():
+            unchecked = session.scalar(select(func.count()).where(
+                ReviewItemRow.kind == "removal_request", ReviewItemRow.filed_by == owner,
+                ReviewItemRow.status != "done"))
+            if unchecked >= MAX_UNCHECKED_REMOVALS:
+                raise TooManyRemovals(f"{owner} has {unchecked} removal requests an analyst has not checked yet; "
+                                      f"more can be filed once they are")
             current = session.get(DecisionRow, clip_id)
             if current is None:
                 raise NotFound(f"no decided clip {clip_id!r}")

@@ -20,7 +20,7 @@ from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import SubjectNotFound
 from service.auth import Services, api_scope, services
-from service.fields import REFUSALS, BodyId, Note, PathId
+from service.fields import REFUSALS, BodyId, Note, PathId, Problem
 from service.uploads import uploaded
 from usecases import review
 from usecases.cameos import change_permission, revoke_consent
@@ -144,10 +144,12 @@ def cameo_clips(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cam
     return [s.to_dict() for s in svc.faces.sightings("cameo", user)]
 
 
-@router.post("/cameos/{user}/clips/{clip_id}/removal", status_code=201)
+@router.post("/cameos/{user}/clips/{clip_id}/removal", status_code=201,
+             responses={429: {"model": Problem, "description": "ten requests are waiting for an analyst already"}})
 def request_removal(svc: Svc, user: PathId, clip_id: PathId,
                     body: RemovalIn, who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
-    """Ask for a clip that shows you to be taken down; an analyst confirms the face was yours."""
+    """Ask for a clip that shows you to be taken down; an analyst confirms the face was yours.
+    At most ten of your requests wait for an analyst at a time."""
     _self(who, user)
     seen = next((s for s in svc.faces.sightings("cameo", user) if s.clip_id == clip_id), None)
     if seen is None:

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clipguard.core.contracts import Decision
 from clipguard.core.signals import Finding, Signal
-from policies.decisions import gate_decision
+from policies.decisions import analyst_decision, gate_decision
 from policies.engine import decide
 from registry.db import engine_for
 from registry.models import ReviewItemRow
@@ -211,3 +211,23 @@ def test_the_queue_orders_by_the_reasons_that_set_the_review(stores):
     store.record([replace(decided(gate_decision(clip, r, policy.label, {}, now.timestamp(), now)), severity=r.severity)
                   for clip, r in rulings.items()])
     assert [i.clip_id for i in queue.items("pending")] == ["faces-failed", "explicit-review", "alias-review"]
+
+
+def test_an_owner_cannot_take_down_more_than_ten_clips_before_an_analyst_checks(stores):
+    from policies.decisions import owner_removal
+    from registry.review import MAX_UNCHECKED_REMOVALS, TooManyRemovals
+
+    store, queue, _ = stores
+    store.record([decided(decision(f"c{i}", "allow")) for i in range(MAX_UNCHECKED_REMOVALS + 1)])
+    published = []
+    for i in range(MAX_UNCHECKED_REMOVALS):
+        queue.file_removal(f"c{i}", "mallory", "that is me", {"distance": 0.3}, published.append, owner_removal)
+    with pytest.raises(TooManyRemovals, match="has 10 removal requests"):
+        queue.file_removal(f"c{MAX_UNCHECKED_REMOVALS}", "mallory", "me too", {}, published.append, owner_removal)
+    assert len(published) == MAX_UNCHECKED_REMOVALS and store.get(f"c{MAX_UNCHECKED_REMOVALS}")["verdict"] == "allow"
+    # An analyst checks one: room for one more.
+    item = queue.claim_next("ana")
+    assert item.kind == "removal_request"
+    queue.act(item.item_id, "ana", "allow", "not her face", published.append, analyst_decision)
+    queue.file_removal(f"c{MAX_UNCHECKED_REMOVALS}", "mallory", "me too", {}, published.append, owner_removal)
+    assert store.get(f"c{MAX_UNCHECKED_REMOVALS}")["verdict"] == "takedown"
