@@ -53,6 +53,7 @@ EXTRAS_REQUIRE = {
         "hypothesis==6.168.3",
         "playwright==1.65.2",
         "pytest==9.2.0",
+        "schemathesis==4.32.5",
         "pytest-timeout==2.4.0",
         "import-linter==2.16",
         "ruff==0.17.5",

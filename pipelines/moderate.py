@@ -41,6 +41,7 @@ from registry.attempts import POISON_AFTER, DecodeAttempts
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore
+from registry.outages import through_outages
 
 NAMESPACE = "clipguard"
 log = logging.getLogger("clipguard.gate")
@@ -118,14 +119,15 @@ class LoadMedia(beam.DoFn):
             return
         record = _record_of(work) if self._attempts is not None else None
         if record is not None:
-            attempts = self._attempts.begin(*record, work.event.clip_id)
+            attempts = through_outages(lambda: self._attempts.begin(*record, work.event.clip_id),
+                                       "counting a decode attempt")
             if attempts > POISON_AFTER:
-                self._attempts.end(*record)
+                through_outages(lambda: self._attempts.end(*record), "ending a decode attempt")
                 yield _poison(work, attempts - 1)
                 return
         loaded = self._loaded(work)     # never raises
         if record is not None:
-            self._attempts.end(*record)
+            through_outages(lambda: self._attempts.end(*record), "ending a decode attempt")
         yield loaded
 
     def _loaded(self, work: ClipWork) -> ClipWork:

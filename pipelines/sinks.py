@@ -27,6 +27,7 @@ from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore, Sighting
+from registry.outages import through_outages
 from registry.store import DecidedClip, DecisionStore, StoredFrame
 
 log = logging.getLogger("clipguard.gate")
@@ -127,9 +128,10 @@ class WriteOutcomes(beam.DoFn):
         for sent in self._sends:
             sent.get(timeout=SEND_TIMEOUT_S)  # flush() does not raise for a failed send; this does
         if self._decided:
-            self._store.record(self._decided)
-            self._claims.record_matches([m for clip in self._decided for m in claim_matches(clip.decision)])
-            self._faces.record_sightings(self._sightings)
+            through_outages(lambda: self._store.record(self._decided), "recording decisions")
+            matches = [m for clip in self._decided for m in claim_matches(clip.decision)]
+            through_outages(lambda: self._claims.record_matches(matches), "recording claim matches")
+            through_outages(lambda: self._faces.record_sightings(self._sightings), "recording face sightings")
         if self._next_offsets:
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:

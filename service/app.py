@@ -28,6 +28,7 @@ from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope, bearer_principal
 from service.bodies import BoundedBodies
+from service.fields import REFUSALS
 from service.headers import SecurityHeaders
 from service.metrics import HttpMetrics, exposition
 from usecases.policy_files import load_policy
@@ -73,7 +74,9 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/metrics")
+    @app.get("/metrics", responses={200: {"description": "Prometheus text exposition",
+                                          "content": {"text/plain": {"schema": {"type": "string"}}}},
+                                     **{k: REFUSALS[k] for k in (401, 403)}})
     def metrics(_: Annotated[Principal, api_scope("metrics:read")]) -> Response:
         return PlainTextResponse(exposition(svc.queue.stats()), media_type=CONTENT_TYPE_LATEST)
 

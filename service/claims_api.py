@@ -12,7 +12,7 @@ from clipguard.core.vocab import ClaimAction
 from registry.accounts import Principal
 from registry.claims import ClaimNotFound
 from service.auth import Services, api_scope, services
-from service.fields import REFUSALS, PathId
+from service.fields import REFUSALS, Alias, PathId, Title
 from service.uploads import uploaded
 from usecases import claims
 from usecases.retroscans import in_background
@@ -25,10 +25,10 @@ T = TypeVar("T")
 
 @router.post("", status_code=201)
 def file_claim(svc: Svc, who: Annotated[Principal, api_scope("claims:write")],
-               title: Annotated[str, Form(min_length=1, max_length=256)],
-               reference: Annotated[list[UploadFile], File(description="Images or clips of the work")],
+               title: Title,
+               reference: Annotated[list[UploadFile], File(description="Images or clips of the work", min_length=1)],
                action: Annotated[ClaimAction, Form()] = ClaimAction.BLOCK,
-               alias: Annotated[list[str], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
+               alias: Annotated[list[Alias], Form(description="TEXT or TEXT@LANG")] = ()) -> dict[str, Any]:
     """File a claim. A `takedown` claim also starts a retroscan of published clips."""
     files = uploaded(reference, MAX_REFERENCES, "reference")
     try:

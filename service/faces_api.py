@@ -20,7 +20,7 @@ from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import SubjectNotFound
 from service.auth import Services, api_scope, services
-from service.fields import REFUSALS, BodyId, Note, PathId, Problem
+from service.fields import REFUSALS, BodyId, FormId, Note, PathId, Problem, Title
 from service.uploads import uploaded
 from usecases import review
 from usecases.cameos import change_permission, revoke_consent
@@ -63,8 +63,8 @@ def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
 
 @router.post("/figures", status_code=201)
 def add_figure(svc: Svc, who: Annotated[Principal, api_scope("figures:write")],
-               name: Annotated[str, Form(min_length=1, max_length=256)],
-               photo: Annotated[list[UploadFile], File(description="Photos of the person alone")],
+               name: Title,
+               photo: Annotated[list[UploadFile], File(description="Photos of the person alone", min_length=1)],
                cameo_user: Annotated[str | None, Form(pattern=ID_PATTERN.pattern)] = None) -> dict[str, Any]:
     faces = _enrolled(svc, photo)
     try:
@@ -95,9 +95,10 @@ def _known(read: Callable[[], T]) -> T:
 
 @router.put("/cameos/{user}", status_code=201)
 def enroll_cameo(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:write")],
-                 photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip")],
+                 photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip",
+                                                         min_length=1)],
                  permission: Annotated[Permission, Form()],
-                 approved: Annotated[list[str], Form(description="With approved: creators you allow")] = ()
+                 approved: Annotated[list[FormId], Form(description="With approved: creators you allow")] = ()
                  ) -> dict[str, Any]:
     """Enrol (or re-enrol) your face with a permission."""
     _self(who, user)

@@ -4,18 +4,23 @@ and free text has nothing a store cannot keep."""
 
 from typing import Annotated, Any
 
-from fastapi import Path, Query
-from pydantic import AfterValidator, BaseModel, Field
+from fastapi import Form, Path, Query
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from clipguard.core.contracts import ID_PATTERN, check_text
+from classifiers.character.aliases import MAX_ALIAS_CHARS
+from clipguard.core.contracts import ID_PATTERN, TEXT_PATTERN, check_text
 from registry.review import MAX_NOTE_CHARS
 
 PathId = Annotated[str, Path(pattern=ID_PATTERN.pattern, max_length=128)]
 QueryId = Annotated[str | None, Query(pattern=ID_PATTERN.pattern, max_length=128)]
 QueryIdOrEmpty = Annotated[str, Query(pattern=f"^$|{ID_PATTERN.pattern}", max_length=128)]
 BodyId = Annotated[str, Field(pattern=ID_PATTERN.pattern, max_length=128)]
-Note = Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS),
+FormId = Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern, max_length=128)]
+Note = Annotated[str, Field(min_length=1, max_length=MAX_NOTE_CHARS, pattern=TEXT_PATTERN),
                  AfterValidator(lambda text: check_text(text, "the text", MAX_NOTE_CHARS))]
+# Form fields of free text: a title, a figure's name, an alias (checked again where they are stored).
+Title = Annotated[str, Form(min_length=1, max_length=256, pattern=TEXT_PATTERN)]
+Alias = Annotated[str, StringConstraints(min_length=1, max_length=MAX_ALIAS_CHARS, pattern=TEXT_PATTERN)]
 
 
 class Problem(BaseModel):

@@ -70,19 +70,22 @@ def check_id(value: Any, name: str) -> str:
     return value
 
 
-# Control characters other than tab and newline, and lone surrogates: PostgreSQL refuses NUL in
-# text, and a surrogate cannot be encoded to UTF-8 at all, so neither may reach a store or a page.
-_UNSTORABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")
+# Text people type: something besides whitespace, and no control character but tab and newline
+# (PostgreSQL refuses NUL in text). The REST schema publishes the same pattern. Lone surrogates
+# are refused too: they cannot be encoded to UTF-8 at all.
+TEXT_PATTERN = r"^[\t\n ]*[^\s\x00-\x1f\x7f][^\x00-\x08\x0b-\x1f\x7f]*$"
+_TEXT = re.compile(TEXT_PATTERN)
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
 def check_text(value: Any, name: str, max_chars: int) -> str:
-    """Free text people type (a title, a name, an alias): 1-`max_chars` characters, not only
-    whitespace, nothing that cannot be stored."""
+    """Free text people type (a title, a name, an alias, a note): 1-`max_chars` characters, not
+    only whitespace, nothing that cannot be stored."""
     if not isinstance(value, str) or not value.strip():
         raise ContractError("bad_text", f"{name} must not be empty or only whitespace")
     if len(value) > max_chars:
         raise ContractError("bad_text", f"{name} is {len(value)} characters; the limit is {max_chars}")
-    if _UNSTORABLE.search(value):
+    if not _TEXT.fullmatch(value) or _SURROGATE.search(value):
         raise ContractError("bad_text", f"{name} contains a control character or a lone surrogate")
     return value
 
