@@ -61,9 +61,7 @@ def read_media(upload: Upload, limits: MediaLimits) -> Media:
             # The message names the temporary file; the client sent it under its own name.
             detail = str(exc).replace(Path(tmp.name).name, "the file")
             raise BadUpload(f"{upload.name}: not a readable image or clip ({detail})") from None
-    if min(clip.width, clip.height) < MIN_UPLOAD_SIDE:
-        raise BadUpload(f"{upload.name}: {clip.width}x{clip.height} is too small to match "
-                        f"({MIN_UPLOAD_SIDE} px at least)")
+    _check_side(upload, clip.width, clip.height)
     step = max(1, len(clip.frames) // CLIP_FRAMES)
     return Media([f.rgb for f in clip.frames[::step][:CLIP_FRAMES]], "clip", digest)
 
@@ -90,7 +88,10 @@ def _image(upload: Upload) -> np.ndarray:
                 rgb = np.asarray(image.convert("RGB"))
     except (UnidentifiedImageError, OSError, Image.DecompressionBombWarning, Image.DecompressionBombError) as exc:
         raise BadUpload(f"{upload.name}: not a readable image ({exc})") from None
-    if min(rgb.shape[:2]) < MIN_UPLOAD_SIDE:
-        raise BadUpload(f"{upload.name}: {rgb.shape[1]}x{rgb.shape[0]} is too small to match "
-                        f"({MIN_UPLOAD_SIDE} px at least)")
+    _check_side(upload, rgb.shape[1], rgb.shape[0])
     return rgb
+
+
+def _check_side(upload: Upload, width: int, height: int) -> None:
+    if min(width, height) < MIN_UPLOAD_SIDE:
+        raise BadUpload(f"{upload.name}: {width}x{height} is too small to match ({MIN_UPLOAD_SIDE} px at least)")

@@ -123,7 +123,7 @@ class LoadMedia(beam.DoFn):
                                        "counting a decode attempt")
             if attempts > POISON_AFTER:
                 through_outages(lambda: self._attempts.end(*record), "ending a decode attempt")
-                yield _poison(work, attempts - 1)
+                yield _poison(work, record, attempts - 1)
                 return
         loaded = self._loaded(work)     # never raises
         if record is not None:
@@ -152,8 +152,8 @@ def _record_of(work: ClipWork) -> tuple[str, int, int] | None:
     return source["topic"], source["partition"], source["offset"]
 
 
-def _poison(work: ClipWork, deaths: int) -> ClipWork:
-    topic, partition, offset = _record_of(work)
+def _poison(work: ClipWork, record: tuple[str, int, int], deaths: int) -> ClipWork:
+    topic, partition, offset = record
     log.error("clip %s (%s/%d@%d): the gate died decoding it %d times; dead-lettered as poison",
               work.event.clip_id, topic, partition, offset, deaths)
     reason = (f"the gate died while decoding this event's media {deaths} times ({topic} partition {partition} "

@@ -26,7 +26,7 @@ from registry.faces import FaceStore
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
-from service.auth import LoginRequired, Services, api_scope, bearer_principal
+from service.auth import LoginRequired, Services, api_scope
 from service.bodies import BoundedBodies
 from service.fields import REFUSALS
 from service.headers import SecurityHeaders
@@ -59,7 +59,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
                   description="REST APIs and the analysts' console of the clipguard moderation gate.")
     app.state.services = svc
     app.add_middleware(HttpMetrics)
-    app.add_middleware(BoundedBodies, authenticate=bearer_principal)
+    app.add_middleware(BoundedBodies)
     app.add_middleware(SecurityHeaders)
     app.include_router(api.router)
     app.include_router(claims_api.router)

@@ -29,6 +29,9 @@ LOGIN_CSRF_COOKIE = "clipguard_login_csrf"
 LOGIN_ATTEMPTS = 5
 ADDRESS_LOGIN_ATTEMPTS = 50
 LOGIN_WINDOW = dt.timedelta(minutes=15)
+# Where a request's authenticated bearer principal is kept (in the ASGI scope's state), so a
+# request's token is looked up once.
+REQUEST_PRINCIPAL = "clipguard_principal"
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,9 @@ def bearer_principal(app: FastAPI, authorization: str) -> Principal:
 
 
 def _bearer(request: Request) -> Principal:
-    return bearer_principal(request.app, request.headers.get("authorization", ""))
+    # A /v1 write was authenticated already, before its body was read (service/bodies.py).
+    known = request.scope.get("state", {}).get(REQUEST_PRINCIPAL)
+    return known or bearer_principal(request.app, request.headers.get("authorization", ""))
 
 
 def api_scope(scope: str):

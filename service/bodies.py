@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from media.uploads import MAX_UPLOAD_BYTES
+from service.auth import REQUEST_PRINCIPAL, bearer_principal
 
 # A claim's references, a figure's or a cameo's photos: the few routes that take files.
 UPLOAD_ROUTES = re.compile(r"^/v1/(claims|figures|cameos/[^/]+)/?$")
@@ -33,11 +34,11 @@ def body_cap(method: str, path: str) -> int:
 
 
 class BoundedBodies:
-    """ASGI middleware. `authenticate(authorization header)` raises HTTPException(401) for a bad token."""
+    """ASGI middleware. A write's principal is left in the scope's state for the route's own
+    token check (service/auth.py), so the token is looked up once."""
 
-    def __init__(self, app: ASGIApp, authenticate):
+    def __init__(self, app: ASGIApp):
         self._app = app
-        self._authenticate = authenticate
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +49,8 @@ class BoundedBodies:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         try:
             if method in WRITES and path.startswith("/v1/"):
-                self._authenticate(scope["app"], headers.get(b"authorization", b"").decode("latin-1"))
+                principal = bearer_principal(scope["app"], headers.get(b"authorization", b"").decode("latin-1"))
+                scope.setdefault("state", {})[REQUEST_PRINCIPAL] = principal
             declared = headers.get(b"content-length")
             if declared is not None and (not declared.isdigit() or int(declared) > cap):
                 raise _too_large(cap)

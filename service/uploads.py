@@ -20,10 +20,11 @@ def uploaded(uploads: list[UploadFile], at_most: int, what: str) -> Iterator[Upl
 
 
 def _read(upload: UploadFile, what: str) -> Upload:
+    name = _name(upload, what)
     data = upload.file.read(MAX_UPLOAD_BYTES + 1)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise HTTPException(413, f"{_name(upload, what)}: {what}s are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
-    return Upload(_name(upload, what), data)
+        raise HTTPException(413, f"{name}: {what}s are capped at {MAX_UPLOAD_BYTES >> 20} MiB")
+    return Upload(name, data)
 
 
 def _name(upload: UploadFile, what: str) -> str:
