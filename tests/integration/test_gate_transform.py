@@ -18,6 +18,7 @@ from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
 from pipelines.moderate import ClaimCatalog, ClipWork, Decided, FaceGalleries, Moderate, default_handlers
+from pipelines.runners import FN_API_RUNNER
 from policies.consent import permits
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for
@@ -89,7 +90,7 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
                 FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler()]
-    with beam.Pipeline(options=PipelineOptions(flags=[], runner="FnApiRunner")) as pipeline:
+    with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)
                     | beam.Map(lambda d: (d.decision.clip_id, d.decision.verdict, d.decision.reasons[0].signal,

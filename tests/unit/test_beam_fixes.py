@@ -15,6 +15,7 @@ from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 
 from pipelines.beam_fixes import consolidate_eagerly
+from pipelines.runners import FN_API_RUNNER
 
 BUNDLES = 300
 END = 2**62
@@ -55,7 +56,7 @@ def _metrics_alive_after_idle_bundles() -> int:
     tests in this process may have left some of their own)."""
     IdleReader.calls = 0
     before = _monitoring_infos_alive()
-    with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"], streaming=True)) as pipeline:
+    with beam.Pipeline(options=PipelineOptions([f"--runner={FN_API_RUNNER}"], streaming=True)) as pipeline:
         _ = pipeline | beam.Create([0]) | beam.ParDo(IdleReader())
     return IdleReader.alive_at_end - before
 

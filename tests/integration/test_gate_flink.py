@@ -1,0 +1,86 @@
+"""The gate on Apache Flink (Beam's portable FlinkRunner, `[local]`), reading Apache Kafka through
+Java's KafkaIO, with every jar from `make jars` and nothing fetched at run time."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from clipguard.app.demo import start_gate
+from clipguard.core.config import Settings
+from pipelines.kafka_io import read_dead_letters, read_decisions
+from registry.db import engine_for, migrate
+from registry.store import DecisionStore
+from tests.gate_helpers import clip_event, publish, running_broker
+
+NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
+FLINK = ("--runner", "flink", "--parallelism", "2", "--checkpoint-interval-ms", "2000")
+
+
+def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip_once(tmp_path: Path,
+                                                                                     clips_dir: Path):
+    with running_broker("kafka", tmp_path / "broker") as address:
+        s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+                     kafka_bootstrap=address, media_roots=(clips_dir,))
+        events = {f"fl-{i:02d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(20)}
+        malformed = [b"not json", json.dumps({"schema": "clip.generated/1", "clip_id": "no-uri"}).encode(),
+                     clip_event("outside", Path("/etc/passwd"))]
+        migrate(s.database_url)
+        publish(address, [*(clip_event(c, p) for c, p in events.items()), *malformed])
+
+        user_home = tmp_path / "user"
+        user_home.mkdir()
+        # An empty HOME, where Beam caches the jars it downloads, and proxies that refuse every
+        # connection: a download at run time fails the run instead of passing quietly.
+        refused = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+        env = {"HOME": str(user_home), **refused, "no_proxy": "127.0.0.1,localhost"}
+        log = tmp_path / "gate.log"
+        first = start_gate(s, *FLINK, log=log, extra_env=env)
+        try:
+            wait_for_decisions(s, 2, timeout_s=240, gate=first)
+            job_server = job_server_of(first.pid)
+            os.kill(job_server, signal.SIGKILL)
+            # The gate's pipeline has lost its runner: it stops with one line, rather than hang.
+            assert first.wait(timeout=120) == 2
+            assert "lost the Flink job server" in log.read_text(errors="replace")
+        finally:
+            if first.poll() is None:
+                first.kill()
+        decided_before_restart = len(DecisionStore(engine_for(s.database_url)).all())
+        assert decided_before_restart < len(events), "the gate finished before the kill; nothing was tested"
+
+        second = start_gate(s, *FLINK, log=log, extra_env=env)
+        try:
+            got = read_decisions(address, set(events), timeout_s=300)
+            letters = read_dead_letters(address, len(malformed), timeout_s=60)
+        finally:
+            second.terminate()
+            second.wait(timeout=60)
+
+    assert set(got) == set(events)
+    assert sorted(letter["error_code"] for letter in letters) == ["media_outside_roots", "missing_field", "not_json"]
+    stored = DecisionStore(engine_for(s.database_url)).all()
+    assert sorted(d["clip_id"] for d in stored) == sorted(events)            # one current decision each
+    assert all(d["verdict"] in ("allow", "block") for d in stored)           # no check failed into review
+    assert not list(user_home.rglob("*.jar")), "Beam downloaded a jar at run time"
+
+
+def wait_for_decisions(s: Settings, count: int, timeout_s: float, gate: subprocess.Popen) -> None:
+    store = DecisionStore(engine_for(s.database_url))
+    deadline = time.monotonic() + timeout_s
+    while len(store.all()) < count:
+        assert gate.poll() is None, f"the gate exited with status {gate.returncode}"
+        assert time.monotonic() < deadline, f"fewer than {count} decisions within {timeout_s:.0f}s"
+        time.sleep(0.5)
+
+
+def job_server_of(pid: int) -> int:
+    """The Flink job server the gate started (its other java child is the expansion service)."""
+    found = subprocess.run(["pgrep", "-P", str(pid), "-f", "flink-job-server.jar"],
+                           capture_output=True, text=True).stdout.split()
+    assert found, f"the gate (pid {pid}) runs no Flink job server"
+    return int(found[0])
