@@ -9,7 +9,7 @@ from pathlib import Path
 
 from kafka import KafkaProducer
 
-from clipguard.app.broker import ensure_topics, free_port, start_broker
+from clipguard.app.broker import PARTITIONS, ensure_topics, free_port, start_broker
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
 from clipguard.core.contracts import ClipGenerated
 from pipelines.kafka_io import committed_count
@@ -52,13 +52,13 @@ def committed_total(bootstrap: str) -> int:
 
 
 @contextmanager
-def running_broker(engine: str, home: Path) -> Iterator[str]:
+def running_broker(engine: str, home: Path, partitions: int = PARTITIONS) -> Iterator[str]:
     """A fresh broker of `engine` with clipguard's topics on a free port, its files in `home`."""
     address = f"127.0.0.1:{free_port()}"
     home.mkdir(parents=True, exist_ok=True)
     proc = start_broker(address, str(home / "broker.log"), engine=engine, home=home)
     try:
-        ensure_topics(address)
+        ensure_topics(address, partitions=partitions)
         yield address
     finally:
         proc.terminate()

@@ -1,5 +1,6 @@
-"""The gate on Apache Flink (Beam's portable FlinkRunner, `[local]`), reading Apache Kafka through
-Java's KafkaIO, with every jar from `make jars` and nothing fetched at run time."""
+"""The gate on Apache Flink (Beam's portable FlinkRunner), reading Apache Kafka through Java's
+KafkaIO, with every jar from `make jars` and nothing fetched at run time: inside its job server
+(`[local]`), and on a cluster of a JobManager and two TaskManagers, each its own JVM."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 from clipguard.app.demo import start_gate
+from clipguard.app.flink_cluster import FlinkCluster
 from clipguard.core.config import Settings
 from pipelines.kafka_io import read_dead_letters, read_decisions
 from registry.db import engine_for, migrate
@@ -18,6 +20,8 @@ from registry.store import DecisionStore
 from tests.gate_helpers import clip_event, publish, running_broker
 
 NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
+# The cluster test's load: 40 clips take about 2 minutes on 2 cores. Raise it to see more.
+CLUSTER_CLIPS = int(os.environ.get("CLIPGUARD_CLUSTER_CLIPS", "40"))
 FLINK = ("--runner", "flink", "--parallelism", "2", "--checkpoint-interval-ms", "2000")
 
 
@@ -67,6 +71,46 @@ def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip
     assert sorted(d["clip_id"] for d in stored) == sorted(events)            # one current decision each
     assert all(d["verdict"] in ("allow", "block") for d in stored)           # no check failed into review
     assert not list(user_home.rglob("*.jar")), "Beam downloaded a jar at run time"
+
+
+def test_the_gate_on_a_two_taskmanager_cluster_rides_out_a_killed_taskmanager(tmp_path: Path, clips_dir: Path):
+    cluster = FlinkCluster(tmp_path / "flink")
+    with running_broker("kafka", tmp_path / "broker", partitions=4) as address:
+        s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+                     kafka_bootstrap=address, media_roots=(clips_dir,))
+        migrate(s.database_url)
+        events = {f"cl-{i:03d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(CLUSTER_CLIPS)}
+        malformed = [b"not json", b"[]", json.dumps({"schema": "clip.generated/1", "clip_id": "x"}).encode(),
+                     clip_event("outside", Path("/etc/passwd"))]
+        publish(address, [*(clip_event(c, p) for c, p in events.items()), *malformed])
+        gate = None
+        try:
+            cluster.start(taskmanagers=2)
+            gate = start_gate(s, "--runner", "flink", "--flink-master", cluster.master, "--worker-pool",
+                              cluster.worker_pool_address, "--parallelism", "2", "--checkpoint-interval-ms", "2000",
+                              log=tmp_path / "gate.log")
+            wait_for_decisions(s, 3, timeout_s=300, gate=gate)
+            cluster.taskmanagers[0].kill()
+            cluster.taskmanagers[0].wait(timeout=30)
+            decided_at_kill = len(DecisionStore(engine_for(s.database_url)).all())
+            assert decided_at_kill < len(events), "the gate finished before the kill; nothing was tested"
+            cluster.start_taskmanager()      # a replacement; the job restarts from its last checkpoint
+            got = read_decisions(address, set(events), timeout_s=600)
+            letters = read_dead_letters(address, len(malformed), timeout_s=60)
+        finally:
+            if gate is not None:
+                gate.terminate()
+                gate.wait(timeout=60)
+            if cluster.jobmanager is not None:
+                cluster.cancel_jobs()
+            cluster.stop()
+
+    assert set(got) == set(events)
+    assert sorted(letter["error_code"] for letter in letters) == sorted(
+        ["not_json", "not_object", "missing_field", "media_outside_roots"])
+    stored = DecisionStore(engine_for(s.database_url)).all()
+    assert sorted(d["clip_id"] for d in stored) == sorted(events)            # one current decision each
+    assert all(d["verdict"] in ("allow", "block") for d in stored)
 
 
 def wait_for_decisions(s: Settings, count: int, timeout_s: float, gate: subprocess.Popen) -> None:
