@@ -14,9 +14,13 @@ On Flink:
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
@@ -83,6 +87,8 @@ class Runner:
         resumes from the offsets of its last completed checkpoint."""
         import grpc
 
+        if self.on_flink:
+            java_dies_with_this_process()
         try:
             yield
         except grpc.RpcError as exc:
@@ -93,6 +99,24 @@ class Runner:
 
 
 IN_PROCESS = Runner()
+
+
+def java_dies_with_this_process() -> None:
+    """Beam starts the job server and the expansion service as `java` children and stops them
+    only on a clean exit. A gate that is killed would leave them running, and an orphaned
+    `[local]` job server keeps running the job: a second gate, deciding every clip. So `java`
+    on PATH becomes a shim that asks the kernel to kill it when its parent dies (setpriv
+    --pdeathsig; Beam starts both from the main thread, which lives as long as the gate)."""
+    real_java, setpriv = shutil.which("java"), shutil.which("setpriv")
+    if real_java is None:
+        raise FileNotFoundError("no `java` on PATH: the Flink runner needs a Java 17 runtime")
+    if setpriv is None or Path(real_java).parent.name == "java-shim":
+        return
+    shim = Path(tempfile.mkdtemp(prefix="clipguard-")) / "java-shim"
+    shim.mkdir()
+    (shim / "java").write_text(f'#!/bin/sh\nexec {setpriv} --pdeathsig KILL {real_java} "$@"\n')
+    (shim / "java").chmod(0o755)
+    os.environ["PATH"] = f"{shim}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
 def expansion_service() -> beam.transforms.external.JavaJarExpansionService:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -34,6 +35,16 @@ def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             sys.exit(2)
 
     return run
+
+
+def exit_now(exc: BaseException) -> None:
+    """The same one line and status as `user_errors`, without the interpreter's teardown: after a
+    Flink job is lost, Beam's worker threads are still inside gRPC's native code, and tearing the
+    interpreter down under them aborts the process (SIGABRT) instead of exiting 2."""
+    click.echo(f"clipguard: error: {exc}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(2)
 
 
 def quiet_logs() -> None:
@@ -110,7 +121,12 @@ def gate(policy_path: str | None, idle_exit: float | None, runner: str, flink_ma
     on = f" on Flink {flink_master}" if choice.on_flink else ""
     click.echo(f"gate reading {settings.kafka_bootstrap}{on}, registry {redact(settings.database_url)}{where}",
                err=True)
-    run_gate(settings, policy_path, idle_exit, choice, beam_args)
+    try:
+        run_gate(settings, policy_path, idle_exit, choice, beam_args)
+    except RuntimeError as exc:
+        if not choice.on_flink:
+            raise
+        exit_now(exc)
 
 
 @cli.command()

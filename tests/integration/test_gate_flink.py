@@ -61,9 +61,15 @@ def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip
         try:
             got = read_decisions(address, set(events), timeout_s=300)
             letters = read_dead_letters(address, len(malformed), timeout_s=60)
+            children = java_children(second.pid)
         finally:
-            second.terminate()
+            second.kill()        # a gate killed outright takes its job server and expansion service with it
             second.wait(timeout=60)
+        assert len(children) == 2
+        deadline = time.monotonic() + 30
+        while any(alive(pid) for pid in children) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert not [pid for pid in children if alive(pid)], "a killed gate left its java children running"
 
     assert set(got) == set(events)
     assert sorted(letter["error_code"] for letter in letters) == ["media_outside_roots", "missing_field", "not_json"]
@@ -120,6 +126,19 @@ def wait_for_decisions(s: Settings, count: int, timeout_s: float, gate: subproce
         assert gate.poll() is None, f"the gate exited with status {gate.returncode}"
         assert time.monotonic() < deadline, f"fewer than {count} decisions within {timeout_s:.0f}s"
         time.sleep(0.5)
+
+
+def java_children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid), "java"], capture_output=True, text=True).stdout.split()
+    return [int(p) for p in found]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
 
 
 def job_server_of(pid: int) -> int:
