@@ -101,7 +101,7 @@ def kafka_command(host: str, port: int, folder: Path) -> list[str]:
     cp = classpath("kafka")
     config = write_kafka_config(host, port, folder)
     if not (folder / "data" / "meta.properties").is_file():
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = kafka_cluster_id()
         formatted = subprocess.run(
             ["java", "-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id,
              "--config", str(config)], capture_output=True, text=True)
@@ -110,6 +110,14 @@ def kafka_command(host: str, port: int, folder: Path) -> list[str]:
                               f"{(formatted.stderr or formatted.stdout).strip()[-500:]}")
     return ["java", "-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
             "-cp", cp, "kafka.Kafka", str(config)]
+
+
+def kafka_cluster_id() -> str:
+    """A random id in Kafka's form (22 url-safe base64 characters). One that starts with "-" would
+    be read as an option by the storage tool, so, like Kafka's own, it never does."""
+    while (candidate := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"):
+        pass
+    return candidate
 
 
 def write_kafka_config(host: str, port: int, folder: Path) -> Path:

@@ -39,3 +39,4 @@ def test_missing_jars_say_to_run_make_jars(tmp_path, monkeypatch):
     monkeypatch.setenv("CLIPGUARD_JARS", str(tmp_path))
     with pytest.raises(FileNotFoundError, match="make jars"):
         Runner("flink").beam_args()
+
