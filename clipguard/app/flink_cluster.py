@@ -4,11 +4,12 @@ the gate's Python transforms run in (the EXTERNAL environment).
 
 It is what the multi-process tests and `clipguard bench --suite scale` run the gate on. An
 operator's own cluster needs the same two things on every TaskManager host: Beam's Java jars
-(for KafkaIO, which runs EMBEDDED) and a worker pool; README.md says how.
+(for KafkaIO, which runs EMBEDDED) and a worker pool; docs/scale-out.md says how.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from clipguard.app.broker import free_port, port_open
-from clipguard.core.jars import jar_set
+from clipguard.core.jars import classpath, jar_set
 
 JOBMANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TASKMANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
@@ -74,15 +75,12 @@ class FlinkCluster:
 
     def wait_for_taskmanagers(self, count: int, timeout_s: float) -> None:
         """Until `count` TaskManagers have registered with the JobManager."""
-        import json
-
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if port_open("127.0.0.1", self.rest_port):
                 try:
-                    with urllib.request.urlopen(f"http://{self.master}/taskmanagers", timeout=5) as answer:
-                        if len(json.load(answer)["taskmanagers"]) >= count:
-                            return
+                    if len(self._rest("taskmanagers")["taskmanagers"]) >= count:
+                        return
                 except OSError:
                     pass
             time.sleep(0.5)
@@ -90,16 +88,19 @@ class FlinkCluster:
                            f"see the logs in {self.folder}")
 
     def running_jobs(self) -> list[str]:
-        import json
-
-        with urllib.request.urlopen(f"http://{self.master}/jobs", timeout=10) as answer:
-            return [j["id"] for j in json.load(answer)["jobs"] if j["status"] == "RUNNING"]
+        return [j["id"] for j in self._rest("jobs")["jobs"] if j["status"] == "RUNNING"]
 
     def cancel_jobs(self) -> None:
         """A job outlives the `clipguard gate` that submitted it to a cluster; this ends them."""
         for job in self.running_jobs():
-            request = urllib.request.Request(f"http://{self.master}/jobs/{job}?mode=cancel", method="PATCH")
-            urllib.request.urlopen(request, timeout=10).close()
+            self._rest(f"jobs/{job}?mode=cancel", method="PATCH")
+
+    def _rest(self, path: str, method: str = "GET") -> dict:
+        """One call to the JobManager's REST API, its JSON answer decoded."""
+        request = urllib.request.Request(f"http://{self.master}/{path}", method=method)
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            body = answer.read()
+        return json.loads(body) if body else {}
 
     def stop(self) -> None:
         for proc in [self.worker_pool, *self.taskmanagers, self.jobmanager]:
@@ -138,12 +139,11 @@ class FlinkCluster:
         (conf / "log4j.properties").write_text(LOG4J)
 
     def _jvm(self, name: str, main: str, with_beam: bool = False) -> subprocess.Popen:
-        flink = jar_set("flink")
-        classpath = [str(flink / "lib" / "*")]
+        jars = [classpath("flink")]
         if with_beam:
             # KafkaIO and the Java SDK harness run EMBEDDED in the TaskManager, from Beam's jars;
             # Flink's own classes come from the distribution, not from Beam's copies of them.
-            classpath += [str(j) for j in sorted((jar_set("beam") / "lib").glob("*.jar"))
+            jars += [str(j) for j in sorted((jar_set("beam") / "lib").glob("*.jar"))
                           if not j.name.startswith(("flink-", "slf4j-simple"))]
         conf = self.folder / "conf"
         jvm_args, dynamic = self._resource_params("GET_TM_RESOURCE_PARAMS" if main == TASKMANAGER_MAIN
@@ -151,15 +151,14 @@ class FlinkCluster:
         return subprocess.Popen(
             ["java", *jvm_args, f"-Dlog.file={self.folder / (name + '.log')}",
              f"-Dlog4j.configurationFile=file:{conf / 'log4j.properties'}",
-             "-cp", ":".join(classpath), main, "--configDir", str(conf), *dynamic],
+             "-cp", ":".join(jars), main, "--configDir", str(conf), *dynamic],
             stdout=open(self.folder / f"{name}.out", "ab"), stderr=subprocess.STDOUT)
 
     def _resource_params(self, which: str) -> tuple[list[str], list[str]]:
         """The heap sizes and resource settings Flink's own start scripts compute (BashJavaUtils)
         from the configured process size: without them a TaskManager refuses to start."""
-        flink = jar_set("flink")
         answer = subprocess.run(
-            ["java", "-cp", f"{flink / 'lib' / '*'}:{flink / 'bin' / 'bash-java-utils.jar'}",
+            ["java", "-cp", f"{classpath('flink')}:{jar_set('flink') / 'bin' / 'bash-java-utils.jar'}",
              "org.apache.flink.runtime.util.bash.BashJavaUtils", which, "--configDir", str(self.folder / "conf")],
             capture_output=True, text=True, timeout=60)
         results = [line.split(":", 1)[1] for line in answer.stdout.splitlines()
