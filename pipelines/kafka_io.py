@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import apache_beam as beam
 from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTracker
@@ -159,6 +159,16 @@ def topic_partitions(bootstrap: str, topic: str) -> list[int]:
     return partitions
 
 
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """partition -> the offset the next record on it will get."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        ends = consumer.end_offsets([TopicPartition(topic, p) for p in topic_partitions(bootstrap, topic)])
+    finally:
+        consumer.close()
+    return {tp.partition: offset for tp, offset in ends.items()}
+
+
 def committed_count(bootstrap: str, topic: str, group: str) -> int:
     """How many of `topic`'s records `group` has committed, over all partitions (offsets start at 0)."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
@@ -185,20 +195,33 @@ def read_topic_until(bootstrap: str, topic: str, done: Callable[[list[bytes]], b
 
     It never stops at the broker's reported end offset, which Tansu can get wrong.
     """
+    def done_records(records: list[Any]) -> bool:
+        return done([r.value for r in records])
+
+    return [r.value for r in read_records_until(bootstrap, topic, done_records, timeout_s)]
+
+
+def read_records_until(bootstrap: str, topic: str, done: Callable[[list[Any]], bool], timeout_s: float,
+                       start: dict[int, int] | None = None) -> list[Any]:
+    """The records (with offsets and timestamps) on `topic` from `start` (partition -> offset; the
+    beginning by default), until `done(records)` holds; TimeoutError if it never does."""
     consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in topic_partitions(bootstrap, topic)]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        values: list[bytes] = []
+        for tp in partitions:
+            if start and tp.partition in start:
+                consumer.seek(tp, start[tp.partition])
+        records: list[Any] = []
         deadline = time.monotonic() + timeout_s
-        while not done(values):
+        while not done(records):
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{topic} did not reach the expected state within {timeout_s:.0f}s "
-                                   f"({len(values)} messages read)")
+                                   f"({len(records)} messages read)")
             batch = consumer.poll(200)
-            values += [r.value for records in batch.values() for r in records]
-        return values
+            records += [r for rs in batch.values() for r in rs]
+        return records
     finally:
         consumer.close()
 

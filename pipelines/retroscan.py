@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,18 +38,20 @@ from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
 from clipguard.core.signals import Signal
 from media.sampling import MediaError, resolve_media, sample_frames
-from pipelines.runners import IN_PROCESS
+from pipelines.runners import IN_PROCESS, Runner
 from policies.consent import permits
 from policies.decisions import retroscan_takedown
 from policies.engine import Policy, judge
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
 from registry.faces import FaceStore, Sighting
-from registry.store import KEEP_SIGNALS_FOR, DecisionStore
+from registry.store import KEEP_SIGNALS_FOR, ClipRange, DecisionStore
 from usecases.policy_files import load_policy
 
 log = logging.getLogger("clipguard.retroscan")
 NAMESPACE = "clipguard.retroscan"
+# Stored clips per range a worker reads: small enough to spread 100,000 over a cluster's workers.
+RANGE_SIZE = 2_000
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,20 @@ class MediaAccess:
 
     roots: tuple[Path, ...]
     limits: MediaLimits
+
+
+class ReadStored(beam.DoFn):
+    """One range of clip ids -> the stored features of each candidate in it."""
+
+    def __init__(self, database_url: str, signal: str):
+        self._url = database_url
+        self._signal = signal
+
+    def setup(self) -> None:
+        self._clips = DecisionStore(engine_for(self._url))
+
+    def process(self, clip_range: ClipRange) -> Iterator[tuple[str, str, dict[str, Any]]]:
+        yield from self._clips.retroscan_candidates(self._signal, KEEP_SIGNALS_FOR, tuple(clip_range))
 
 
 class MatchClaim(beam.DoFn):
@@ -218,7 +234,7 @@ class WriteTakedowns(beam.DoFn):
 
 
 def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = None,
-                  reread_media: bool = True) -> RetroscanResult:
+                  reread_media: bool = True, runner: Runner = IN_PROCESS) -> RetroscanResult:
     """Take down published clips that match a new takedown claim; with `reread_media`, clips whose
     stored hashes do not match are sampled again from the media roots and matched with ORB."""
     started = time.monotonic()
@@ -231,8 +247,9 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
         raise ValueError(f"claim {claim_id} asks for {info.action!r}; retroscan applies only takedown claims")
     policy = load_policy(policy_path)
     media = MediaAccess(settings.media_roots, settings.media) if reread_media else None
-    counters = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy, media), claim_id)
-    taken = [m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"]
+    counters, taken = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy, media),
+                            claim_id, runner, lambda: {m.clip_id for m in claims.matches(claim_id, None)
+                                                       if m.source == "retroscan"})
     elapsed = time.monotonic() - started
     claims.note(claim_id, "retroscan", "retroscanned", {
         "scanned": counters.get("scanned", 0), "taken_down": counters.get("taken_down", 0),
@@ -241,16 +258,17 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
     return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed, counters.get("media_unreadable", 0))
 
 
-def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None = None) -> RetroscanResult:
+def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None = None,
+                        runner: Runner = IN_PROCESS) -> RetroscanResult:
     """Take down published clips showing a cameo owner by creators their permission no longer covers."""
     started = time.monotonic()
     engine = migrate(settings.database_url)
     faces = FaceStore(engine)
     grant = faces.grant(user_id)
     policy = load_policy(policy_path)
-    counters = _scan(settings, "faces", MatchCameo(settings.database_url, user_id, policy), f"cameo {user_id}")
-    taken = [s.clip_id for s in faces.sightings("cameo", user_id) if s.source == "retroscan"
-             and s.verdict == "takedown"]
+    counters, taken = _scan(settings, "faces", MatchCameo(settings.database_url, user_id, policy), f"cameo {user_id}",
+                            runner, lambda: {s.clip_id for s in faces.sightings("cameo", user_id)
+                                             if s.source == "retroscan" and s.verdict == "takedown"})
     elapsed = time.monotonic() - started
     faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission,
                                                       "scanned": counters.get("scanned", 0),
@@ -259,14 +277,21 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     return RetroscanResult(user_id, counters.get("scanned", 0), taken, elapsed)
 
 
-def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str) -> dict[str, int]:
-    """Run `match` over the stored `signal` features of every clip that may be shown; its counters."""
-    candidates = list(DecisionStore(engine_for(settings.database_url)).retroscan_candidates(signal, KEEP_SIGNALS_FOR))
-    log.info("retroscan of %s over %d stored clips", what, len(candidates))
-    with beam.Pipeline(options=IN_PROCESS.options(streaming=False)) as pipeline:
+def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: Runner,
+          taken_down: Callable[[], set[str]]) -> tuple[dict[str, int], list[str]]:
+    """Run `match` over the stored `signal` features of every clip that may be shown; its counters,
+    and the clips this pass took down (`taken_down` reads all that retroscans of `what` have).
+    The driver cuts the candidates into clip-id ranges, and each worker reads its ranges from the
+    registry itself: 100,000 clips' features would not fit in a pipeline's definition."""
+    ranges = DecisionStore(engine_for(settings.database_url)).retroscan_ranges(signal, KEEP_SIGNALS_FOR, RANGE_SIZE)
+    log.info("retroscan of %s over %d range(s) of stored clips on %s", what, len(ranges), runner.name)
+    before = taken_down()
+    with runner.watched(), beam.Pipeline(options=runner.options(streaming=False)) as pipeline:
         (pipeline
-         | "StoredClips" >> beam.Create(candidates, reshuffle=False)
+         | "Ranges" >> beam.Create(ranges)
+         | "StoredClips" >> beam.ParDo(ReadStored(settings.database_url, signal))
          | "Match" >> beam.ParDo(match)
          | "Write" >> beam.ParDo(WriteTakedowns(settings)))
-    return {c.key.metric.name: c.committed for c in pipeline.result.metrics().query(
+    counters = {c.key.metric.name: c.committed for c in pipeline.result.metrics().query(
         MetricsFilter().with_namespace(NAMESPACE))["counters"]}
+    return counters, sorted(taken_down() - before)

@@ -27,9 +27,10 @@ from apache_beam.options.pipeline_options import PipelineOptions
 
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
 from clipguard.core.jars import jar_set
+from clipguard.core.vocab import RunnerName, words
 from pipelines.kafka_io import KafkaRecord
 
-RUNNERS = ("inprocess", "flink")
+RUNNERS = words(RunnerName)
 LOCAL_FLINK = "[local]"
 # KafkaIO on a portable runner: the legacy source, which Flink checkpoints (apache/beam#20979).
 FLINK_EXPERIMENTS = ("use_deprecated_read",)

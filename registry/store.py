@@ -23,6 +23,8 @@ from registry.review import decision_row, enqueue, record_history
 
 # Signals are kept for clips that are, or may become, visible: retroscan re-checks exactly those.
 KEEP_SIGNALS_FOR = ("allow", "review")
+# [first, stop) of clip ids; None leaves that side open.
+ClipRange = tuple[str | None, str | None]
 
 
 def _upsert(session: Session, row_type: type, values: list[dict[str, Any]], keys: Sequence[str],
@@ -117,16 +119,34 @@ class DecisionStore:
                 publish(decision)
         return [d.clip_id for d in changed]
 
-    def retroscan_candidates(self, signal: str,
-                             verdicts: Sequence[str]) -> Iterator[tuple[str, str, dict[str, Any]]]:
+    def retroscan_candidates(self, signal: str, verdicts: Sequence[str],
+                             clip_range: ClipRange = (None, None)) -> Iterator[tuple[str, str, dict[str, Any]]]:
         """(clip_id, creator_id, stored features of `signal`) for every clip whose current decision
-        is in `verdicts`."""
-        query = (select(ClipSignalRow.clip_id, ClipSignalRow.creator_id, ClipSignalRow.features).join(
-            DecisionRow, DecisionRow.clip_id == ClipSignalRow.clip_id)
-            .where(ClipSignalRow.signal == signal, DecisionRow.verdict.in_(verdicts))
-            .order_by(ClipSignalRow.clip_id).execution_options(yield_per=2000))
+        is in `verdicts`, within `clip_range` (from `retroscan_ranges`)."""
+        query = (select(ClipSignalRow.clip_id, ClipSignalRow.creator_id, ClipSignalRow.features)
+                 .where(*self._candidate(signal, verdicts, clip_range))
+                 .order_by(ClipSignalRow.clip_id).execution_options(yield_per=2000))
         with Session(self._engine) as session:
             yield from ((clip_id, creator, features) for clip_id, creator, features in session.execute(query))
+
+    def retroscan_ranges(self, signal: str, verdicts: Sequence[str], size: int) -> list[ClipRange]:
+        """The candidates cut into clip-id ranges of about `size` each, so that a runner can read
+        them in parallel without the driver holding (or shipping) their features."""
+        query = (select(ClipSignalRow.clip_id).where(*self._candidate(signal, verdicts, (None, None)))
+                 .order_by(ClipSignalRow.clip_id))
+        with Session(self._engine) as session:
+            ids = list(session.scalars(query))
+        starts = ids[::size]
+        return [(start, end) for start, end in zip([None, *starts[1:]], [*starts[1:], None], strict=True)] \
+            if ids else []
+
+    @staticmethod
+    def _candidate(signal: str, verdicts: Sequence[str], clip_range: ClipRange) -> list:
+        first, stop = clip_range
+        shown = select(DecisionRow.clip_id).where(DecisionRow.verdict.in_(verdicts))
+        return [ClipSignalRow.signal == signal, ClipSignalRow.clip_id.in_(shown),
+                *([ClipSignalRow.clip_id >= first] if first is not None else []),
+                *([ClipSignalRow.clip_id < stop] if stop is not None else [])]
 
     def frames(self, clip_id: str) -> list[tuple[int, float]]:
         """(frame index, seconds) of the thumbnails kept for a clip."""

@@ -138,8 +138,9 @@ def settings(tmp_path: Path, database_url: str, clips_dir: Path) -> Settings:
                     media_roots=(clips_dir,))
 
 
-def clipguard(args: list[str], settings: Settings, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "clipguard", *args], env=settings.to_env(),
+def clipguard(args: list[str], settings: Settings, extra_env: dict[str, str] | None = None,
+              **kwargs) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "clipguard", *args], env={**settings.to_env(), **(extra_env or {})},
                           capture_output=True, text=True, **kwargs)
 
 

@@ -27,6 +27,14 @@ def publish(bootstrap: str, values: list[bytes]) -> None:
     producer.close()
 
 
+def offline_env(home: Path) -> dict[str, str]:
+    """An empty HOME, where Beam caches the jars it downloads, and proxies that refuse every
+    connection: a download at run time fails the run instead of passing quietly."""
+    home.mkdir(parents=True, exist_ok=True)
+    refused = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
+    return {"HOME": str(home), **refused, "no_proxy": "127.0.0.1,localhost"}
+
+
 def scrape(port: int) -> dict[tuple[str, tuple], float]:
     """Every sample on the gate's /metrics, keyed by (name, sorted labels)."""
     from urllib.request import urlopen

@@ -23,9 +23,10 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from clipguard.core.config import TOPICS
 from clipguard.core.jars import classpath
+from clipguard.core.vocab import BrokerEngine, words
 
 PARTITIONS = 3
-ENGINES = ("tansu", "kafka")
+ENGINES = words(BrokerEngine)
 # The JVM starts, recovers its log and elects itself controller; seen here in 3-6 s.
 READY_TIMEOUT_S = {"tansu": 20.0, "kafka": 90.0}
 

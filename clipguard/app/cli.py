@@ -15,7 +15,7 @@ import click
 
 from clipguard.core import families
 from clipguard.core.config import Settings
-from clipguard.core.vocab import ClaimAction, Permission, words
+from clipguard.core.vocab import BrokerEngine, ClaimAction, Permission, RunnerName, words
 
 # Failures a user can fix. Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
@@ -61,7 +61,7 @@ def cli() -> None:
 
 
 @cli.command()
-@click.option("--engine", type=click.Choice(["tansu", "kafka"]), default="tansu", show_default=True,
+@click.option("--engine", type=click.Choice(words(BrokerEngine)), default="tansu", show_default=True,
               help="tansu: embedded, memory only. kafka: Apache Kafka (KRaft) from `make jars`, "
                    "its log under $CLIPGUARD_HOME/kafka.")
 @user_errors
@@ -85,30 +85,54 @@ def broker(engine: str) -> None:
         proc.wait()
 
 
+def runner_options(streaming: bool) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--runner` and the Flink flags, one spelling for every pipeline command; the command gets
+    a `runner` (pipelines.runners.Runner). Checkpoints matter only to a streaming pipeline."""
+
+    def decorate(command: Callable[..., Any]) -> Callable[..., Any]:
+        @wraps(command)
+        def run(*args: Any, runner_name: str, flink_master: str, parallelism: int | None, worker_pool: str | None,
+                checkpoint_interval_ms: int = 10_000, **kwargs: Any) -> Any:
+            from pipelines.runners import Runner
+
+            runner = Runner(runner_name, flink_master, parallelism, checkpoint_interval_ms, worker_pool)
+            return command(*args, runner=runner, **kwargs)
+
+        options = [
+            click.option("--runner", "runner_name", type=click.Choice(words(RunnerName)), default="inprocess",
+                         show_default=True, help="inprocess: Beam's FnApiRunner here. flink: Beam's portable "
+                                                 "Flink runner, jars from `make jars`."),
+            click.option("--flink-master", default="[local]", show_default=True,
+                         help="[local] for Flink inside the job server, or a cluster's JobManager HOST:PORT."),
+            click.option("--parallelism", type=click.IntRange(1, 1024), default=None, help="Flink parallelism."),
+            click.option("--worker-pool", default=None, help="HOST:PORT of a Beam Python worker pool, for a Flink "
+                                                             "cluster (EXTERNAL environment)."),
+        ]
+        if streaming:
+            options.append(click.option("--checkpoint-interval-ms", type=click.IntRange(100), default=10_000,
+                                        show_default=True,
+                                        help="Flink checkpoints; Kafka offsets are committed when one completes."))
+        for option in reversed(options):
+            run = option(run)
+        return run
+
+    return decorate
+
+
 @cli.command(context_settings={"ignore_unknown_options": True})
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML file.")
 @click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events (in process).")
-@click.option("--runner", type=click.Choice(["inprocess", "flink"]), default="inprocess", show_default=True,
-              help="inprocess: Beam's FnApiRunner here. flink: Beam's portable Flink runner, jars from `make jars`.")
-@click.option("--flink-master", default="[local]", show_default=True,
-              help="[local] for Flink inside the job server, or a cluster's JobManager HOST:PORT.")
-@click.option("--parallelism", type=click.IntRange(1, 1024), default=None, help="Flink parallelism.")
-@click.option("--checkpoint-interval-ms", type=click.IntRange(100), default=10_000, show_default=True,
-              help="Flink checkpoints; Kafka offsets are committed when one completes.")
-@click.option("--worker-pool", default=None,
-              help="HOST:PORT of a Beam Python worker pool, for a Flink cluster (EXTERNAL environment).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
               help="Serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
-def gate(policy_path: str | None, idle_exit: float | None, runner: str, flink_master: str, parallelism: int | None,
-         checkpoint_interval_ms: int, worker_pool: str | None, metrics_port: int, beam_args: tuple[str, ...]) -> None:
+@runner_options(streaming=True)
+def gate(policy_path: str | None, idle_exit: float | None, runner: Any, metrics_port: int,
+         beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
     from pipelines.metrics import serve_metrics
-    from pipelines.runners import Runner
 
-    choice = Runner(runner, flink_master, parallelism, checkpoint_interval_ms, worker_pool)
     settings = Settings.from_env()
     settings.ensure_home()
     if metrics_port:
@@ -118,13 +142,13 @@ def gate(policy_path: str | None, idle_exit: float | None, runner: str, flink_ma
             raise RuntimeError(f"cannot serve metrics on 127.0.0.1:{metrics_port} ({exc}); "
                                "choose another --metrics-port, or 0 for none") from None
     where = f", metrics on http://127.0.0.1:{metrics_port}/metrics" if metrics_port else ""
-    on = f" on Flink {flink_master}" if choice.on_flink else ""
+    on = f" on Flink {runner.flink_master}" if runner.on_flink else ""
     click.echo(f"gate reading {settings.kafka_bootstrap}{on}, registry {redact(settings.database_url)}{where}",
                err=True)
     try:
-        run_gate(settings, policy_path, idle_exit, choice, beam_args)
+        run_gate(settings, policy_path, idle_exit, runner, beam_args)
     except RuntimeError as exc:
-        if not choice.on_flink:
+        if not runner.on_flink:
             raise
         exit_now(exc)
 
@@ -309,15 +333,17 @@ def _claims(settings: Settings):
 @click.option("--hashes-only", is_flag=True,
               help="Claims: match the stored frame hashes only, without sampling clips' media again for ORB.")
 @user_errors
-def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None, hashes_only: bool) -> None:
+@runner_options(streaming=False)
+def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None, hashes_only: bool,
+              runner: Any) -> None:
     """Take down already-published clips that match a takedown claim, or that show a cameo owner
-    for a creator their permission no longer covers (a Beam batch pipeline)."""
+    for a creator their permission no longer covers (a Beam batch pipeline, here or on Flink)."""
     if (claim_id is None) == (cameo_user is None):
         raise ValueError("name exactly one of --claim ID or --cameo USER")
     from registry.claims import ClaimNotFound
     from registry.faces import SubjectNotFound
 
-    run = _retroscan_now(Settings.from_env(), policy_path, reread_media=not hashes_only)
+    run = _retroscan_now(Settings.from_env(), policy_path, reread_media=not hashes_only, runner=runner)
     try:
         if claim_id:
             run("--claim", claim_id)
@@ -466,16 +492,19 @@ def _known(read: Callable[[], Any]) -> Any:
         raise ValueError(f"{exc}; enrol them first with `clipguard cameos enroll`") from None
 
 
-def _retroscan_now(settings: Settings, policy_path: str | None = None,
-                   reread_media: bool = True) -> Callable[..., None]:
-    """The CLI waits for a retroscan (`--claim ID` or `--cameo USER`) and prints what it took down."""
+def _retroscan_now(settings: Settings, policy_path: str | None = None, reread_media: bool = True,
+                   runner: Any = None) -> Callable[..., None]:
+    """The CLI waits for a retroscan (`--claim ID` or `--cameo USER`) and prints what it took down;
+    in this process unless a `runner` says otherwise."""
 
     def run(*args: str) -> None:
         from pipelines.retroscan import run_cameo_retroscan, run_retroscan
+        from pipelines.runners import IN_PROCESS
 
         kind, subject = args
-        result = (run_retroscan(settings, subject, policy_path, reread_media) if kind == "--claim"
-                  else run_cameo_retroscan(settings, subject, policy_path))
+        on = runner or IN_PROCESS
+        result = (run_retroscan(settings, subject, policy_path, reread_media, on) if kind == "--claim"
+                  else run_cameo_retroscan(settings, subject, policy_path, on))
         _print_retroscan(result)
 
     return run
@@ -557,7 +586,7 @@ def _accounts():
 
 # Each family's harness (its manifest's `bench`), then the ones across families.
 FAMILY_SUITES = {m.bench[0]: m.bench[1] for m in families.registered() if m.bench}
-OTHER_SUITES = ("index", "gate", "memory", "soak")
+OTHER_SUITES = ("index", "gate", "memory", "soak", "retroscan", "scale")
 
 
 @cli.command()
@@ -568,8 +597,11 @@ OTHER_SUITES = ("index", "gate", "memory", "soak")
                    "index: PDQ query cost at 10k and 1M references, against threatexchange; ORB matching "
                    "cost as references grow, against matching each reference in turn. memory: the gate's "
                    "RSS under a steady load. soak: the same, with the gate killed, the media root gone and "
-                   "PostgreSQL restarted on the way (neither is part of all).")
-@click.option("--clips", type=int, default=6, help="gate: how many 10 s 720p clips to generate.")
+                   "PostgreSQL restarted on the way. retroscan: a takedown claim over stored signatures, claim to "
+                   "last takedown on Kafka, in process against a 2-TaskManager Flink cluster. scale: gate clips/s "
+                   "on that cluster at parallelism 1 and 2 against in process (memory, soak, retroscan and scale "
+                   "are not part of all; the last two need `make jars`).")
+@click.option("--clips", type=int, default=6, help="gate, scale: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @click.option("--soak-seconds", type=float, default=480.0, show_default=True,
               help="memory, soak: how long to feed the gate.")
@@ -577,9 +609,11 @@ OTHER_SUITES = ("index", "gate", "memory", "soak")
               help="memory, soak: clips per second (default: 80% of the throughput measured first).")
 @click.option("--soak-database-url", default=None,
               help="memory, soak: the gate's registry (default: a private SQLite file).")
+@click.option("--signatures", type=click.IntRange(100), default=100_000, show_default=True,
+              help="retroscan: published clips' stored signatures.")
 @user_errors
 def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float | None,
-          soak_database_url: str | None) -> None:
+          soak_database_url: str | None, signatures: int) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
     settings = Settings.from_env()
     for name, target in FAMILY_SUITES.items():
@@ -599,6 +633,14 @@ def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_ra
 
         faults = SOAK_FAULTS if suite == "soak" else ()
         run_soak(settings, soak_seconds, soak_rate, faults, database_url=soak_database_url)
+    if suite == "retroscan":
+        from bench.retroscan import run_retroscan_bench
+
+        run_retroscan_bench(settings, signatures)
+    if suite == "scale":
+        from bench.scale import run_scale_bench
+
+        run_scale_bench(settings, clips)
 
 
 def summary(decision: dict[str, Any]) -> str:

@@ -95,6 +95,14 @@ class FlinkCluster:
         for job in self.running_jobs():
             self._rest(f"jobs/{job}?mode=cancel", method="PATCH")
 
+    def await_no_jobs(self, timeout_s: float = 60) -> None:
+        """Until no job is running (a cancelled one takes a moment to release its slots)."""
+        deadline = time.monotonic() + timeout_s
+        while self.running_jobs():
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Flink jobs still running {timeout_s:.0f}s after their cancel")
+            time.sleep(0.5)
+
     def _rest(self, path: str, method: str = "GET") -> dict:
         """One call to the JobManager's REST API, its JSON answer decoded."""
         request = urllib.request.Request(f"http://{self.master}/{path}", method=method)

@@ -93,3 +93,17 @@ class ItemKind(StrEnum):
 def words(vocabulary: type[StrEnum]) -> tuple[str, ...]:
     """The vocabulary's plain words, in declaration order."""
     return tuple(member.value for member in vocabulary)
+
+
+class RunnerName(StrEnum):
+    """Where a Beam pipeline runs (pipelines/runners.py)."""
+
+    INPROCESS = "inprocess"
+    FLINK = "flink"
+
+
+class BrokerEngine(StrEnum):
+    """The Kafka-protocol brokers `clipguard broker` starts (clipguard/app/broker.py)."""
+
+    TANSU = "tansu"
+    KAFKA = "kafka"

@@ -17,7 +17,7 @@ from clipguard.core.config import TOPIC_DEADLETTER, Settings
 from pipelines.kafka_io import read_decisions, read_topic_until
 from registry.db import engine_for, migrate
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, committed_total, publish, running_broker
+from tests.gate_helpers import await_committed, clip_event, committed_total, offline_env, publish, running_broker
 
 NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
 # The cluster test's load: 40 clips take about 2 minutes on 2 cores. Raise it to see more.
@@ -37,11 +37,7 @@ def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip
         publish(address, [*(clip_event(c, p) for c, p in events.items()), *malformed])
 
         user_home = tmp_path / "user"
-        user_home.mkdir()
-        # An empty HOME, where Beam caches the jars it downloads, and proxies that refuse every
-        # connection: a download at run time fails the run instead of passing quietly.
-        refused = {name: "http://127.0.0.1:9" for name in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
-        env = {"HOME": str(user_home), **refused, "no_proxy": "127.0.0.1,localhost"}
+        env = offline_env(user_home)
         log = tmp_path / "gate.log"
         first = start_gate(s, *FLINK, log=log, extra_env=env)
         try:

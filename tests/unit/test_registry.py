@@ -4,7 +4,7 @@ from sqlalchemy import inspect
 from registry.claims import ClaimStore, NewReference
 from registry.db import engine_for, migrate
 from registry.models import Base
-from registry.store import DecisionStore
+from registry.store import KEEP_SIGNALS_FOR, DecisionStore
 from tests.builders import decided, decision
 
 
@@ -36,6 +36,18 @@ def test_signals_are_kept_only_for_clips_that_may_be_shown(database_url: str):
     assert store.signals("shown")["character"]["frames"][0]["pdq"] == "ab"
     assert "character" in store.signals("queued")
     assert store.signals("blocked") == {}
+
+
+def test_retroscan_ranges_cover_every_shown_clip_exactly_once(database_url: str):
+    store = DecisionStore(engine_for(database_url))
+    shown = [f"c{i:03d}" for i in range(23)]
+    store.record([decided(decision(c, "review" if i % 5 == 0 else "allow")) for i, c in enumerate(shown)]
+                 + [decided(decision("c005x", "block"))])
+    ranges = store.retroscan_ranges("character", KEEP_SIGNALS_FOR, size=5)
+    assert len(ranges) == 5 and ranges[0][0] is None and ranges[-1][1] is None
+    read = [clip for r in ranges for clip, _, _ in store.retroscan_candidates("character", KEEP_SIGNALS_FOR, r)]
+    assert read == shown                      # in order, none twice, the blocked clip left out
+    assert store.retroscan_ranges("faces", KEEP_SIGNALS_FOR, size=5) == []
 
 
 def test_claims_are_filed_found_and_indexed(database_url: str):
