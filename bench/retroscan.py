@@ -24,8 +24,7 @@ from pathlib import Path
 
 import click
 
-from clipguard.app.broker import ensure_topics, free_port, start_broker
-from clipguard.app.flink_cluster import FlinkCluster
+from bench.engines import kafka_and_flink
 from clipguard.core.config import TOPIC_DECISIONS, Settings
 from fixtures.clips import png_file
 from fixtures.signatures import store_signatures
@@ -59,12 +58,8 @@ def run_retroscan_bench(settings: Settings, signatures: int = 100_000) -> dict:
     [reference] = build_references([art], settings.media)
     say(f"[1/4] {signatures} stored signatures, 1 in {MATCHING_EVERY} planted to match")
     catalogue, planted = cached_catalogue(work, reference.pdq, reference.phash, signatures, say)
-    address = f"127.0.0.1:{free_port()}"
-    say(f"[2/4] Apache Kafka on {address}")
-    broker = start_broker(address, str(work / "broker.log"), engine="kafka", home=work / "broker")
-    cluster = FlinkCluster(work / "flink")
-    try:
-        ensure_topics(address)
+    say("[2/4] Apache Kafka, and a Flink cluster for later")
+    with kafka_and_flink(work) as (address, cluster):
         base = replace(settings, home=work, kafka_bootstrap=address, media_roots=(work,))
         say("[3/4] retroscan in this process (FnApiRunner)")
         inprocess = timed_claim(base, catalogue, work / "inprocess.db", art, planted, IN_PROCESS)
@@ -76,10 +71,6 @@ def run_retroscan_bench(settings: Settings, signatures: int = 100_000) -> dict:
         flink = Runner("flink", cluster.master, parallelism=2, worker_pool=cluster.worker_pool_address)
         on_cluster = timed_claim(base, catalogue, work / "cluster.db", art, planted, flink)
         say(f"      {on_cluster.claim_to_last_takedown_s:.1f} s claim to last takedown")
-    finally:
-        cluster.stop()
-        broker.terminate()
-        broker.wait(timeout=60)
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "signatures": signatures, "planted": len(planted), "target_s": TARGET_S,

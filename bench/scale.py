@@ -22,8 +22,8 @@ from pathlib import Path
 
 import click
 
+from bench.engines import kafka_and_flink
 from bench.pipeline import bench_clips, clips_per_second, decided, send
-from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.app.demo import seed, start_gate
 from clipguard.app.flink_cluster import FlinkCluster
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
@@ -45,16 +45,12 @@ def run_scale_bench(settings: Settings, clips: int = 6) -> dict:
     events = 4 * clips
     say(f"[1/4] {clips} clips of 10 s 720p in {media}; {events} events per run, {PARTITIONS} partitions")
     paths = bench_clips(media, clips)
-    address = f"127.0.0.1:{free_port()}"
-    s = replace(settings, home=work, kafka_bootstrap=address, media_roots=(media,),
-                database_url=f"sqlite:///{work / 'bench.db'}")
     work.mkdir(parents=True, exist_ok=True)
     (work / "bench.db").unlink(missing_ok=True)
-    broker = start_broker(address, str(work / "broker.log"), engine="kafka", home=work / "broker")
-    cluster = FlinkCluster(work / "flink")
     rates: dict[str, float] = {}
-    try:
-        ensure_topics(address, partitions=PARTITIONS)
+    with kafka_and_flink(work, PARTITIONS) as (address, cluster):
+        s = replace(settings, home=work, kafka_bootstrap=address, media_roots=(media,),
+                    database_url=f"sqlite:///{work / 'bench.db'}")
         seed(s)
         producer = KafkaProducer(bootstrap_servers=address, acks="all")
         say("[2/4] in process (FnApiRunner), the baseline")
@@ -73,10 +69,6 @@ def run_scale_bench(settings: Settings, clips: int = 6) -> dict:
             rates[f"flink_p{parallelism}"] = flink_run(s, cluster, parallelism, ids, sent, work)
             say(f"      {rates[f'flink_p{parallelism}']:.2f} clips/s")
         producer.close()
-    finally:
-        cluster.stop()
-        broker.terminate()
-        broker.wait(timeout=60)
     results = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "events_per_run": events, "partitions": PARTITIONS,

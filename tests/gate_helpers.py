@@ -10,9 +10,15 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from clipguard.app.broker import PARTITIONS, ensure_topics, free_port, start_broker
-from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
+from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
 from clipguard.core.contracts import ClipGenerated
 from pipelines.kafka_io import committed_count
+
+
+def sqlite_settings(tmp_path: Path, bootstrap: str, media_root: Path) -> Settings:
+    """A gate's settings on its own SQLite registry in `tmp_path`."""
+    return Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
+                    kafka_bootstrap=bootstrap, media_roots=(media_root,))
 
 
 def clip_event(clip_id: str, path: Path, **attrs) -> bytes:

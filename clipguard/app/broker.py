@@ -78,7 +78,7 @@ def start_broker(bootstrap: str, log_path: str | None = None, engine: str = "tan
     elif engine == "kafka":
         if home is None:
             raise BrokerError("the kafka engine needs a home for its log")
-        command = kafka_command(host, port, home / "kafka")
+        command = kafka_command(prepare_kafka(host, port, home / "kafka"))
     else:
         raise BrokerError(f"unknown broker engine {engine!r}; choose one of {', '.join(ENGINES)}")
     log = open(log_path, "ab") if log_path else subprocess.DEVNULL
@@ -97,20 +97,23 @@ def tansu_command(host: str, port: int) -> list[str]:
             "--storage-engine", "memory://tansu/"]
 
 
-def kafka_command(host: str, port: int, folder: Path) -> list[str]:
-    """`kafka.Kafka` on a config written for this address, its storage formatted on first use."""
-    cp = classpath("kafka")
+def prepare_kafka(host: str, port: int, folder: Path) -> Path:
+    """The config for this address, written; the log formatted on first use. Returns the config."""
     config = write_kafka_config(host, port, folder)
     if not (folder / "data" / "meta.properties").is_file():
-        cluster_id = kafka_cluster_id()
         formatted = subprocess.run(
-            ["java", "-cp", cp, "kafka.tools.StorageTool", "format", "--cluster-id", cluster_id,
-             "--config", str(config)], capture_output=True, text=True)
+            ["java", "-cp", classpath("kafka"), "kafka.tools.StorageTool", "format", "--cluster-id",
+             kafka_cluster_id(), "--config", str(config)], capture_output=True, text=True)
         if formatted.returncode:
             raise BrokerError(f"formatting the Kafka log in {folder / 'data'} failed: "
                               f"{(formatted.stderr or formatted.stdout).strip()[-500:]}")
+    return config
+
+
+def kafka_command(config: Path) -> list[str]:
+    """`kafka.Kafka` on a prepared config."""
     return ["java", "-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
-            "-cp", cp, "kafka.Kafka", str(config)]
+            "-cp", classpath("kafka"), "kafka.Kafka", str(config)]
 
 
 def kafka_cluster_id() -> str:

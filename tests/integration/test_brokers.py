@@ -13,24 +13,19 @@ from confluent_kafka import Consumer, Producer
 
 from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.app.demo import start_gate
-from clipguard.core.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS, Settings
+from clipguard.core.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS
 from pipelines.kafka_io import read_decisions
 from registry.db import engine_for
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, publish, running_broker
+from tests.gate_helpers import await_committed, clip_event, publish, running_broker, sqlite_settings
 
 NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage"]
-
-
-def gate_settings(tmp_path: Path, bootstrap: str, clips_dir: Path) -> Settings:
-    return Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
-                    kafka_bootstrap=bootstrap, media_roots=(clips_dir,))
 
 
 def test_a_kafka_broker_killed_mid_stream_loses_no_event_and_no_decision(tmp_path: Path, clips_dir: Path):
     address = f"127.0.0.1:{free_port()}"
     home, log = tmp_path / "broker", str(tmp_path / "broker.log")
-    s = gate_settings(tmp_path, address, clips_dir)
+    s = sqlite_settings(tmp_path, address, clips_dir)
     before = {f"before-{i:02d}": clips_dir / f"{NAMES[i % 4]}.mp4" for i in range(16)}
     after = {f"after-{i:02d}": clips_dir / f"{NAMES[i % 4]}.mp4" for i in range(8)}
     brokers = [start_broker(address, log, engine="kafka", home=home)]
@@ -63,7 +58,7 @@ def test_a_kafka_broker_killed_mid_stream_loses_no_event_and_no_decision(tmp_pat
 @pytest.mark.parametrize("engine", ["tansu", "kafka"])
 def test_the_platform_produces_and_consumes_through_confluent_kafka(engine: str, tmp_path: Path, clips_dir: Path):
     with running_broker(engine, tmp_path / "broker") as address:
-        s = gate_settings(tmp_path, address, clips_dir)
+        s = sqlite_settings(tmp_path, address, clips_dir)
         events = {f"rd-{i}": clips_dir / f"{NAMES[i]}.mp4" for i in range(3)}
         producer = Producer({"bootstrap.servers": address, "acks": "all"})
         for clip_id, path in events.items():

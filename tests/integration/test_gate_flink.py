@@ -17,7 +17,15 @@ from clipguard.core.config import TOPIC_DEADLETTER, Settings
 from pipelines.kafka_io import read_decisions, read_topic_until
 from registry.db import engine_for, migrate
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, committed_total, offline_env, publish, running_broker
+from tests.gate_helpers import (
+    await_committed,
+    clip_event,
+    committed_total,
+    offline_env,
+    publish,
+    running_broker,
+    sqlite_settings,
+)
 
 NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
 # The cluster test's load: 40 clips take about 2 minutes on 2 cores. Raise it to see more.
@@ -28,8 +36,7 @@ FLINK = ("--runner", "flink", "--parallelism", "2", "--checkpoint-interval-ms", 
 def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip_once(tmp_path: Path,
                                                                                      clips_dir: Path):
     with running_broker("kafka", tmp_path / "broker") as address:
-        s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
-                     kafka_bootstrap=address, media_roots=(clips_dir,))
+        s = sqlite_settings(tmp_path, address, clips_dir)
         events = {f"fl-{i:02d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(20)}
         malformed = [b"not json", json.dumps({"schema": "clip.generated/1", "clip_id": "no-uri"}).encode(),
                      clip_event("outside", Path("/etc/passwd"))]
@@ -87,8 +94,7 @@ def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip
 def test_the_gate_on_a_two_taskmanager_cluster_rides_out_a_killed_taskmanager(tmp_path: Path, clips_dir: Path):
     cluster = FlinkCluster(tmp_path / "flink")
     with running_broker("kafka", tmp_path / "broker", partitions=4) as address:
-        s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'gate.db'}",
-                     kafka_bootstrap=address, media_roots=(clips_dir,))
+        s = sqlite_settings(tmp_path, address, clips_dir)
         migrate(s.database_url)
         events = {f"cl-{i:03d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(CLUSTER_CLIPS)}
         malformed = [b"not json", b"[]", json.dumps({"schema": "clip.generated/1", "clip_id": "x"}).encode(),

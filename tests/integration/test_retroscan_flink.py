@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clipguard.core.config import Settings
 from fixtures.clips import png_file
 from fixtures.signatures import store_signatures
 from pipelines import retroscan
@@ -15,7 +14,7 @@ from registry.claims import ClaimStore
 from registry.db import engine_for, migrate
 from registry.store import DecisionStore
 from tests.conftest import clipguard
-from tests.gate_helpers import offline_env, running_broker
+from tests.gate_helpers import offline_env, running_broker, sqlite_settings
 from usecases.references import build_references
 
 STORED, MATCHING_EVERY = 5_000, 100      # three ranges of RANGE_SIZE, 50 planted matches
@@ -24,8 +23,7 @@ STORED, MATCHING_EVERY = 5_000, 100      # three ranges of RANGE_SIZE, 50 plante
 def test_retroscan_on_flink_takes_down_exactly_the_matching_stored_clips(tmp_path: Path):
     assert STORED > 2 * retroscan.RANGE_SIZE
     with running_broker("tansu", tmp_path / "broker") as address:
-        s = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'registry.db'}",
-                     kafka_bootstrap=address, media_roots=(tmp_path,))
+        s = sqlite_settings(tmp_path, address, tmp_path)
         engine = migrate(s.database_url)
         [reference] = build_references([png_file("rocket.png", "rocket")], s.media)
         planted = store_signatures(s.database_url, reference.pdq, reference.phash, STORED, MATCHING_EVERY)
