@@ -28,7 +28,9 @@ def uri_path(uri: str) -> str:
         raise MediaError("media_scheme", f"only file:// media URIs are accepted, got {parsed.scheme or 'no'} scheme")
     if parsed.netloc not in ("", "localhost"):
         raise MediaError("media_scheme", f"file:// URIs must not name a host, got {parsed.netloc!r}")
-    return unquote(parsed.path)
+    # surrogateescape: a file name that is not UTF-8 comes back as the str Python names it by,
+    # as `Path.as_uri()` quoted its bytes.
+    return unquote(parsed.path, errors="surrogateescape")
 
 
 def resolve_media(uri: str, roots: tuple[Path, ...]) -> Path:

@@ -15,7 +15,7 @@ import click
 
 from clipguard.core import families
 from clipguard.core.config import Settings
-from clipguard.core.vocab import BrokerEngine, ClaimAction, Permission, RunnerName, words
+from clipguard.core.vocab import BrokerEngine, ClaimAction, ClipIdFrom, Permission, RunnerName, words
 
 # Failures a user can fix. Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
@@ -154,40 +154,67 @@ def gate(policy_path: str | None, idle_exit: float | None, runner: Any, metrics_
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True)
 @click.option("--creator", required=True, help="creator_id the clips are scanned as.")
 @click.option("--prompt", default=None)
 @click.option("--cameo", "cameos", multiple=True, help="A declared cameo id; repeatable.")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
-@click.option("--json", "as_json", is_flag=True, help="One decision JSON per line.")
+@click.option("--recursive", "-r", is_flag=True, help="Take the videos in folders below a folder too.")
+@click.option("--clip-id-from", "id_from", type=click.Choice(words(ClipIdFrom)), default=ClipIdFrom.NAME.value,
+              show_default=True, help="name: the file name, made valid (a short hash added when it had to "
+                                      "change); hash: the SHA-256 of the file's content.")
+@click.option("--json", "as_json", is_flag=True, help="One result JSON per line.")
 @user_errors
-def scan(paths: tuple[Path, ...], creator: str, prompt: str | None, cameos: tuple[str, ...],
-         policy_path: str | None, as_json: bool) -> None:
-    """Moderate local files with the gate's transforms, without Kafka."""
+def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple[str, ...],
+         policy_path: str | None, recursive: bool, id_from: str, as_json: bool) -> None:
+    """Moderate local files with the gate's transforms, without Kafka.
+
+    PATHS are video files, folders of them, or - for paths read from stdin, one a line. Each file
+    gets one result line, in order: its decision, or why it was refused. Exit status: 0 when every
+    file was decided, 1 when any was refused, 2 for a usage error."""
     import json
 
     from clipguard.core.contracts import check_id
+    from usecases.scan_files import Refused, ScanFile, scan_files
 
-    for path in paths:
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} is not a file")
-        check_id(path.stem, f"clip id of {path}")
-    stems = [p.stem for p in paths]
-    if len(set(stems)) != len(stems):
-        raise ValueError("two paths share a file name; each file's clip_id is its name without extension")
     check_id(creator, "--creator")
-    # Beam and the models load only once the arguments are known to be good.
-    from pipelines.scan import scan as run_scan
-    from pipelines.scan import scan_events
-
     settings = Settings.from_env()
+    results = scan_files(_with_stdin(paths), ClipIdFrom(id_from), recursive, settings.media)
+    files = [r for r in results if isinstance(r, ScanFile)]
+    refused = len(results) - len(files)
+    if not results:
+        raise ValueError("no paths to scan (stdin named none)")
+
+    def progress(decided: int) -> None:
+        click.echo(f"scan: {decided}/{len(files)} decided, {refused} refused", err=True)
+
+    # Beam and the models load only once there is something to decide.
+    from pipelines.scan import scan as run_scan
+
     settings.ensure_home()
-    decisions = run_scan(settings, scan_events(paths, creator, prompt, cameos), policy_path)
-    for decision in decisions:
-        if as_json:
-            click.echo(json.dumps(decision, sort_keys=True))
+    decided = iter(run_scan(settings, files, creator, prompt, cameos, policy_path,
+                            progress if as_json or not sys.stdout.isatty() else None) if files else ())
+    for result in results:
+        if isinstance(result, Refused):
+            click.echo(json.dumps(result.to_dict(), sort_keys=True) if as_json else
+                       f"{os.fsdecode(result.path)}\trefused\t{result.message} ({result.code})")
         else:
-            click.echo(f"{decision['clip_id']}\t{decision['verdict']}\t{summary(decision)}")
+            decision = next(decided)
+            click.echo(json.dumps(decision, sort_keys=True) if as_json else
+                       f"{decision['clip_id']}\t{decision['verdict']}\t{decision['source_path']}\t{summary(decision)}")
+    sys.exit(1 if refused else 0)
+
+
+def _with_stdin(paths: tuple[str, ...]) -> list[str]:
+    """`paths` with each `-` replaced by the paths on stdin, one a line (undecoded bytes kept, as
+    the file system has them)."""
+    out: list[str] = []
+    for path in paths:
+        if path != "-":
+            out.append(path)
+            continue
+        out += (os.fsdecode(line.rstrip(b"\r\n")) for line in sys.stdin.buffer if line.strip())
+    return out
 
 
 @cli.command()

@@ -107,3 +107,10 @@ class BrokerEngine(StrEnum):
 
     TANSU = "tansu"
     KAFKA = "kafka"
+
+
+class ClipIdFrom(StrEnum):
+    """How `clipguard scan` names a file's clip (clipguard/core/clip_ids.py)."""
+
+    NAME = "name"
+    HASH = "hash"

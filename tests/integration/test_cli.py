@@ -35,17 +35,56 @@ def test_scan_accepts_files_outside_the_media_roots(settings: Settings, clips_di
     assert json.loads(result.stdout)["verdict"] == "allow"
 
 
-def test_scan_errors_are_one_clear_line_and_a_nonzero_exit(settings: Settings, clips_dir: Path, tmp_path: Path):
-    (tmp_path / "bad name!.mp4").write_bytes(b"x")
-    cases = {
-        ("scan", str(tmp_path / "nope.mp4"), "--creator", "alice"): "is not a file",
+def test_scan_decides_a_folder_of_odd_names_and_refuses_only_its_bad_file(settings: Settings, clips_dir: Path,
+                                                                          tmp_path: Path):
+    folder = tmp_path / "from a phone"
+    (folder / "older").mkdir(parents=True)
+    names = ["obama+biden__1.mp4", "My clip (1).mp4", "été.mov", "a b.mp4", "a+b.mp4", "older/été.mov"]
+    for name in names:
+        (folder / name).write_bytes((clips_dir / "rocket-launch.mp4").read_bytes())
+    (folder / "corrupt.mp4").write_bytes((clips_dir / "corrupt.mp4").read_bytes())
+    (folder / "noise.mp4").write_bytes(bytes(range(256)) * 64)
+
+    result = clipguard(["scan", str(folder), "--recursive", "--creator", "alice", "--json"], settings, timeout=180)
+
+    assert result.returncode == 1, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 8
+    refused = [line for line in lines if "error" in line]
+    assert refused == [{"path": str(folder / "noise.mp4"), "error": {
+        "code": "media_not_video", "message": "noise.mp4 is not a video: its first bytes match no video container"}}]
+    decided = {Path(d["source_path"]).relative_to(folder).as_posix(): d for d in lines if "error" not in d}
+    assert set(decided) == {*names, "corrupt.mp4"}
+    assert decided["corrupt.mp4"]["verdict"] == "review" and decided["corrupt.mp4"]["clip_id"] == "corrupt"
+    assert {decided[n]["verdict"] for n in names} == {"allow"}
+    ids = [d["clip_id"] for d in decided.values()]
+    assert len(set(ids)) == len(ids) and decided["obama+biden__1.mp4"]["clip_id"].startswith("obama-biden__1-")
+    assert "scan: 7/7 decided, 1 refused" in result.stderr.splitlines()
+
+
+def test_scan_reads_paths_from_stdin_and_exits_0_when_every_file_is_decided(settings: Settings, clips_dir: Path):
+    paths = f"{clips_dir / 'coffee-pan.mp4'}\n\n{clips_dir / 'rocket-launch.mp4'}\n"
+    result = clipguard(["scan", "-", "--creator", "alice"], settings, input=paths, timeout=120)
+    assert result.returncode == 0, result.stderr
+    rows = [line.split("\t") for line in result.stdout.splitlines()]
+    assert [(r[0], r[1], r[2]) for r in rows] == [("coffee-pan", "allow", str(clips_dir / "coffee-pan.mp4")),
+                                                  ("rocket-launch", "allow", str(clips_dir / "rocket-launch.mp4"))]
+
+
+def test_scan_refuses_a_missing_file_on_its_own_line_and_usage_errors_exit_2(settings: Settings, clips_dir: Path,
+                                                                             tmp_path: Path):
+    missing = clipguard(["scan", str(tmp_path / "nope.mp4"), "--creator", "alice"], settings, timeout=60)
+    assert missing.returncode == 1, missing.stderr
+    assert missing.stdout == f"{tmp_path / 'nope.mp4'}\trefused\tnope.mp4 does not exist (media_missing)\n"
+    usage = {
         ("scan", str(clips_dir / "coffee-pan.mp4"), "--creator", "bad creator"): "--creator must be",
-        ("scan", str(tmp_path / "bad name!.mp4"), "--creator", "alice"): "clip id of",
+        ("scan", str(clips_dir / "coffee-pan.mp4"), "--creator", "alice", "--clip-id-from", "path"): "'path' is not",
+        ("scan", "-", "--creator", "alice"): "no paths to scan",
     }
-    for args, complaint in cases.items():
-        result = clipguard(list(args), settings, timeout=60)
+    for args, complaint in usage.items():
+        result = clipguard(list(args), settings, input="", timeout=60)
         assert result.returncode == 2, result
-        assert complaint in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert complaint in result.stderr, result.stderr
         assert result.stdout == ""
 
 

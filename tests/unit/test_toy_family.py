@@ -14,10 +14,11 @@ import pytest
 from clipguard.core import families
 from clipguard.core.config import Settings
 from fixtures.clips import write_frames
-from pipelines.scan import scan, scan_events
+from pipelines.scan import scan
 from service.evidence import evidence_view
 from tests import toy_family
 from usecases.policy_files import load_policy
+from usecases.scan_files import ScanFile
 
 
 @pytest.fixture
@@ -41,7 +42,8 @@ def test_a_toy_family_decides_clips_end_to_end(registered, tmp_path: Path):
     settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
                         kafka_bootstrap="127.0.0.1:1", media_roots=(media,))
 
-    dark_decision, bright_decision = scan(settings, scan_events([dark, bright], "toy-creator", None, ()), str(policy))
+    files = [ScanFile(dark, "dark"), ScanFile(bright, "bright")]
+    dark_decision, bright_decision = scan(settings, files, "toy-creator", policy_path=str(policy))
 
     assert dark_decision["verdict"] == "review"
     assert dark_decision["reasons"][0]["signal"] == "darkness"
