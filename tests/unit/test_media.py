@@ -22,6 +22,13 @@ def test_a_file_inside_a_root_resolves(root: Path):
     assert resolve_media((root / "sub" / "a.mp4").as_uri(), (root,)) == (root / "sub" / "a.mp4").resolve()
 
 
+@pytest.mark.parametrize("name", [b"My clip (1) #2 100%.mp4", "été.mov".encode(), b"not-utf8-\xff.mp4"])
+def test_a_file_with_any_name_resolves_from_its_uri(root: Path, name: bytes):
+    path = root / os.fsdecode(name)
+    path.write_bytes(b"x")
+    assert resolve_media(path.as_uri(), (root,)) == path.resolve()
+
+
 @pytest.mark.parametrize(("uri", "code"), [
     ("http://example.com/a.mp4", "media_scheme"),
     ("s3://bucket/a.mp4", "media_scheme"),
