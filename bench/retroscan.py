@@ -26,6 +26,7 @@ import click
 
 from bench.engines import kafka_and_flink
 from clipguard.core.config import TOPIC_DECISIONS, Settings
+from clipguard.core.vocab import RunnerName
 from fixtures.clips import png_file
 from fixtures.signatures import store_signatures
 from pipelines.kafka_io import end_offsets, read_records_until
@@ -68,7 +69,7 @@ def run_retroscan_bench(settings: Settings, signatures: int = 100_000) -> dict:
         started = time.monotonic()
         cluster.start(taskmanagers=2)
         cluster_start_s = time.monotonic() - started
-        flink = Runner("flink", cluster.master, parallelism=2, worker_pool=cluster.worker_pool_address)
+        flink = Runner(RunnerName.FLINK, cluster.master, parallelism=2, worker_pool=cluster.worker_pool_address)
         on_cluster = timed_claim(base, catalogue, work / "cluster.db", art, planted, flink)
         say(f"      {on_cluster.claim_to_last_takedown_s:.1f} s claim to last takedown")
     results = {

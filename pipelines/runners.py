@@ -25,13 +25,12 @@ from pathlib import Path
 import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 
-from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS
+from clipguard.core.config import GATE_GROUP, LOCAL_FLINK, TOPIC_CLIPS
 from clipguard.core.jars import jar_set
 from clipguard.core.vocab import RunnerName, words
 from pipelines.kafka_io import KafkaRecord
 
 RUNNERS = words(RunnerName)
-LOCAL_FLINK = "[local]"
 # KafkaIO on a portable runner: the legacy source, which Flink checkpoints (apache/beam#20979).
 FLINK_EXPERIMENTS = ("use_deprecated_read",)
 # By its full name: Beam 2.62 knows no short one for it.
@@ -42,7 +41,7 @@ FN_API_RUNNER = "apache_beam.runners.portability.fn_api_runner.FnApiRunner"
 class Runner:
     """The runner a pipeline is submitted to, and how."""
 
-    name: str = "inprocess"
+    name: str = RunnerName.INPROCESS
     flink_master: str = LOCAL_FLINK
     parallelism: int | None = None
     checkpoint_interval_ms: int = 10_000
@@ -51,14 +50,14 @@ class Runner:
     def __post_init__(self) -> None:
         if self.name not in RUNNERS:
             raise ValueError(f"unknown runner {self.name!r}; choose one of {', '.join(RUNNERS)}")
-        if self.name == "flink" and self.flink_master != LOCAL_FLINK and not self.worker_pool:
+        if self.name == RunnerName.FLINK and self.flink_master != LOCAL_FLINK and not self.worker_pool:
             raise ValueError(f"a Flink cluster at {self.flink_master} runs the Python transforms in a worker "
                              "pool: start one (python -m apache_beam.runners.worker.worker_pool_main "
                              "--service_port=50000) on every TaskManager host and pass --worker-pool HOST:PORT")
 
     @property
     def on_flink(self) -> bool:
-        return self.name == "flink"
+        return self.name == RunnerName.FLINK
 
     def options(self, extra_args: Sequence[str] = (), streaming: bool = True) -> PipelineOptions:
         args = [*self.beam_args(), *extra_args]
@@ -80,7 +79,6 @@ class Runner:
         if self.parallelism:
             args.append(f"--parallelism={self.parallelism}")
         return args
-
 
     @contextmanager
     def watched(self) -> Iterator[None]:

@@ -9,13 +9,16 @@ import sys
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from clipguard.core import families
-from clipguard.core.config import Settings
+from clipguard.core.config import LOCAL_FLINK, Settings
 from clipguard.core.vocab import BrokerEngine, ClaimAction, ClipIdFrom, Permission, RunnerName, words
+
+if TYPE_CHECKING:  # Beam loads only once a pipeline runs
+    from pipelines.runners import Runner
 
 # Failures a user can fix. Anything else is a bug and keeps its traceback.
 USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
@@ -99,11 +102,12 @@ def runner_options(streaming: bool) -> Callable[[Callable[..., Any]], Callable[.
             return command(*args, runner=runner, **kwargs)
 
         options = [
-            click.option("--runner", "runner_name", type=click.Choice(words(RunnerName)), default="inprocess",
+            click.option("--runner", "runner_name", type=click.Choice(words(RunnerName)),
+                         default=RunnerName.INPROCESS.value,
                          show_default=True, help="inprocess: Beam's FnApiRunner here. flink: Beam's portable "
                                                  "Flink runner, jars from `make jars`."),
-            click.option("--flink-master", default="[local]", show_default=True,
-                         help="[local] for Flink inside the job server, or a cluster's JobManager HOST:PORT."),
+            click.option("--flink-master", default=LOCAL_FLINK, show_default=True,
+                         help=f"{LOCAL_FLINK} for Flink inside the job server, or a cluster's JobManager HOST:PORT."),
             click.option("--parallelism", type=click.IntRange(1, 1024), default=None, help="Flink parallelism."),
             click.option("--worker-pool", default=None, help="HOST:PORT of a Beam Python worker pool, for a Flink "
                                                              "cluster (EXTERNAL environment)."),
@@ -127,7 +131,7 @@ def runner_options(streaming: bool) -> Callable[[Callable[..., Any]], Callable[.
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 @runner_options(streaming=True)
-def gate(policy_path: str | None, idle_exit: float | None, runner: Any, metrics_port: int,
+def gate(policy_path: str | None, idle_exit: float | None, runner: Runner, metrics_port: int,
          beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
@@ -362,7 +366,7 @@ def _claims(settings: Settings):
 @user_errors
 @runner_options(streaming=False)
 def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None, hashes_only: bool,
-              runner: Any) -> None:
+              runner: Runner) -> None:
     """Take down already-published clips that match a takedown claim, or that show a cameo owner
     for a creator their permission no longer covers (a Beam batch pipeline, here or on Flink)."""
     if (claim_id is None) == (cameo_user is None):
@@ -520,7 +524,7 @@ def _known(read: Callable[[], Any]) -> Any:
 
 
 def _retroscan_now(settings: Settings, policy_path: str | None = None, reread_media: bool = True,
-                   runner: Any = None) -> Callable[..., None]:
+                   runner: Runner | None = None) -> Callable[..., None]:
     """The CLI waits for a retroscan (`--claim ID` or `--cameo USER`) and prints what it took down;
     in this process unless a `runner` says otherwise."""
 

@@ -11,6 +11,8 @@ TOPIC_DECISIONS = "moderation.decisions"
 TOPIC_DEADLETTER = "moderation.deadletter"
 TOPICS = (TOPIC_CLIPS, TOPIC_DECISIONS, TOPIC_DEADLETTER)
 GATE_GROUP = "clipguard-gate"
+# The Flink master that means a Flink inside Beam's job server, rather than a cluster's JobManager.
+LOCAL_FLINK = "[local]"
 
 
 @dataclass(frozen=True)
