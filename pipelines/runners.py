@@ -71,6 +71,11 @@ class Runner:
         args = ["--runner=FlinkRunner", f"--flink_master={self.flink_master}",
                 f"--flink_job_server_jar={beam_jars / 'flink-job-server.jar'}",
                 f"--checkpointing_interval={self.checkpoint_interval_ms}",
+                # KafkaIO commits a checkpoint's offsets once it completes. By default Flink
+                # checkpoints while a bundle is still in the Python workers, so a gate killed
+                # then loses the bundle's clips: committed, never decided. Finishing the bundle
+                # first means a committed offset is a decided clip.
+                "--finish_bundle_before_checkpointing",
                 *(f"--experiments={e}" for e in FLINK_EXPERIMENTS)]
         if self.worker_pool:
             args += ["--environment_type=EXTERNAL", f"--environment_config={self.worker_pool}"]

@@ -16,7 +16,8 @@ def test_flink_uses_the_local_job_server_jar_loopback_and_the_legacy_kafka_sourc
     args = Runner("flink", parallelism=2, checkpoint_interval_ms=2000).beam_args()
     assert f"--flink_job_server_jar={jars_home() / 'beam' / 'flink-job-server.jar'}" in args
     assert {"--runner=FlinkRunner", "--flink_master=[local]", "--environment_type=LOOPBACK", "--parallelism=2",
-            "--checkpointing_interval=2000", "--experiments=use_deprecated_read"} <= set(args)
+            "--checkpointing_interval=2000", "--experiments=use_deprecated_read",
+            "--finish_bundle_before_checkpointing"} <= set(args)
 
 
 def test_a_cluster_runs_python_in_the_named_worker_pool():
