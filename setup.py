@@ -47,6 +47,8 @@ INSTALL_REQUIRES = [
     "PyYAML==6.0.3",
     "scikit-image==0.26.0",
     "SQLAlchemy==2.1.9",
+    # `clipguard bench` records which BLAS kernel numpy ran (bench/machine.py).
+    "threadpoolctl==3.8.0",
     "uvicorn==0.54.0",
 ]
 

@@ -29,6 +29,7 @@ import numpy as np
 from PIL import Image
 
 from bench.harness import MAX_FALSE_MATCH, loosest_bar
+from bench.results import say
 from classifiers.character import orb
 from classifiers.character.hamming import distance as hamming_distance
 from classifiers.character.reference_index import (
@@ -199,8 +200,8 @@ def pick_policy(queries: list[Query]) -> dict[str, int] | None:
     return best[1] if best else None
 
 
-def run_character_bench(settings: Settings) -> dict:
-    say = lambda m: click.echo(m, err=True)  # noqa: E731
+def run_character_bench(settings: Settings, rounds: int = 0) -> dict:
+    """`rounds` is for the suites that compare speeds; this one measures recall once."""
     started = time.perf_counter()
     say(f"characters: {len(CLAIMED)} claimed works, {len(UNCLAIMED)} unclaimed pictures and their quarters, "
         f"{len(EDITS)} edits")
@@ -234,9 +235,5 @@ def run_character_bench(settings: Settings) -> dict:
                 f"no bars keep clips under {MAX_FALSE_MATCH:.0%} false matches; the loaded policy's: ") + ", ".join(
         f"{m.name} {'>=' if m.name == 'orb' else '<='} {policy[m.name]}" for m in METHODS)
         + f"; unclaimed clips matched {clip_false:.2%}; took {time.perf_counter() - started:.0f} s")
-    out = {"per_method": {k: {"value": v, "false_match": f} for k, (v, f) in per_method.items()},
-           "recall": table, "policy": policy, "clip_false_match": clip_false, "unclaimed_queries": unclaimed}
-    target = settings.home / "bench" / "characters.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(out, indent=2))
-    return out
+    return {"per_method": {k: {"value": v, "false_match": f} for k, (v, f) in per_method.items()},
+            "recall": table, "policy": policy, "clip_false_match": clip_false, "unclaimed_queries": unclaimed}

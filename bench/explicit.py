@@ -10,12 +10,11 @@ side is measured here, on benign sets built from images that installed packages 
   - `clips`: every sampled frame of the demo fixture clips, scored per clip like the gate does.
 The true-positive side rests on the model's published behaviour (see the README).
 
-Speed. Frames/s and ms/frame at batch 1, 8 and 32, against batch 1 measured in the same run.
+Speed. Frames/s at batch 8 and 32 against batch 1, interleaved over several rounds (bench/compare.py).
 """
 
 from __future__ import annotations
 
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +23,8 @@ import click
 import numpy as np
 from PIL import Image
 
+from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved
+from bench.results import say
 from classifiers.explicit.handler import TOP_K, FrameScorer, OpenNsfwOnnx
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import IMAGES, image, portraits, write_demo_clips
@@ -97,35 +98,40 @@ def _row(topk: np.ndarray, peak: np.ndarray) -> dict:
     return row
 
 
-def speed(scorer: FrameScorer, seconds: float = 4.0) -> dict[int, dict[str, float]]:
+def speed(scorer: FrameScorer, rounds: int = MIN_ROUNDS) -> dict[int, Comparison]:
+    """Frames/s at each batch size above 1 against batch 1, interleaved."""
     frames = [image(IMAGES[i % len(IMAGES)]) for i in range(max(BATCHES))]
-    out = {}
-    for batch in BATCHES:
-        scorer.scores(frames[:batch])  # warm-up
+    return {batch: interleaved(_rate(scorer, frames[:batch]), _rate(scorer, frames[:1]),
+                               (f"batch {batch}", "batch 1"), higher_is_better=("frames_per_s",),
+                               rounds=rounds, say=say)["frames_per_s"]
+            for batch in BATCHES if batch > 1}
+
+
+def _rate(scorer: FrameScorer, batch: list[np.ndarray], seconds: float = 1.0) -> Measure:
+    """One round: whole batches scored for about `seconds`; frames per second."""
+    def measure() -> dict[str, float]:
         done, started = 0, time.perf_counter()
         while time.perf_counter() - started < seconds:
-            scorer.scores(frames[:batch])
-            done += batch
-        elapsed = time.perf_counter() - started
-        out[batch] = {"frames_per_s": round(done / elapsed, 1), "ms_per_frame": round(elapsed / done * 1000, 2)}
-    return out
+            scorer.scores(batch)
+            done += len(batch)
+        return {"frames_per_s": done / (time.perf_counter() - started)}
+
+    return measure
 
 
-def run_explicit_bench(settings: Settings) -> dict:
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
+def run_explicit_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
     scorer = OpenNsfwOnnx()
     say(f"[1/2] calibration of {scorer.name} {scorer.version} on benign sets")
     calib = calibration(scorer, settings.media)
-    say("[2/2] speed at batch sizes " + ", ".join(map(str, BATCHES)) + " (preprocessing included)")
-    fast = speed(scorer)
-    results = {"model": f"{scorer.name} {scorer.version}", "calibration": calib, "speed": fast}
-    settings.home.mkdir(parents=True, exist_ok=True)
-    (settings.home / "bench-explicit.json").write_text(json.dumps(results, indent=2))
-    print_explicit(results)
+    say("[2/2] speed at batch sizes " + ", ".join(map(str, BATCHES)) + f" (preprocessing included), {rounds} rounds")
+    fast = speed(scorer, rounds)
+    results = {"model": f"{scorer.name} {scorer.version}", "calibration": calib,
+               "speed": {batch: c.to_dict() for batch, c in fast.items()}}
+    print_explicit(results, fast)
     return results
 
 
-def print_explicit(r: dict) -> None:
+def print_explicit(r: dict, speeds: dict[int, Comparison]) -> None:
     c = r["calibration"]
     click.echo(f"explicit calibration on benign sets, {r['model']}")
     for name, bar in c["profiles"].items():
@@ -136,8 +142,5 @@ def print_explicit(r: dict) -> None:
     for name, row in c["sets"].items():
         counts = "  ".join(f"{row[n]['blocked']:>14}/{row[n]['reviewed']:<9}" for n in names)
         click.echo(f"{name:<10} {row['n']:>5} {row['p50']:>7.4f} {row['p99']:>7.4f} {row['max']:>7.4f}  {counts}")
-    base = r["speed"][1]["frames_per_s"]
-    click.echo(f"{'batch':<6} {'frames/s':>9} {'ms/frame':>9} {'vs batch 1':>11}")
-    for batch, row in r["speed"].items():
-        click.echo(f"{batch:<6} {row['frames_per_s']:>9.1f} {row['ms_per_frame']:>9.2f} "
-                   f"{row['frames_per_s'] / base:>10.2f}x")
+    for comparison in speeds.values():
+        click.echo(f"speed, {comparison.line(1)}")

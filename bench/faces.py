@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import click
@@ -28,7 +29,9 @@ import numpy as np
 from PIL import Image, ImageEnhance, ImageFilter
 
 from bench.characters import at_gate_size, letterboxed
+from bench.compare import MIN_ROUNDS, Comparison, Spread, interleaved, per_call, timed_ms
 from bench.harness import loosest_bar
+from bench.results import say
 from classifiers.faces.handler import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
@@ -104,61 +107,64 @@ def pick_bars(table: dict) -> tuple[float, float]:
     return match, review
 
 
-def gallery_scale(identities: int = 100_000, queries: int = 400, seed: int = 5) -> dict:
+def gallery_scale(rounds: int = MIN_ROUNDS, identities: int = 100_000, queries: int = 400,
+                  seed: int = 5) -> tuple[dict, dict[str, Comparison]]:
+    """HNSW against the exact scan over one gallery, per face queried, interleaved."""
     rng = np.random.default_rng(seed)
     vectors = rng.normal(size=(identities, 128)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     near = vectors[rng.choice(identities, queries // 2)] + rng.normal(scale=0.02, size=(queries // 2, 128))
     far = rng.normal(size=(queries // 2, 128))
     asked = np.vstack([near, far / np.linalg.norm(far, axis=1, keepdims=True)]).astype(np.float32)
-    out = {}
-    answers = {}
+    out, indexes = {}, {}
     for name, build in (("exact", ExactFaceIndex), ("hnsw", HnswFaceIndex)):
         started = time.perf_counter()
-        index = build(vectors)
-        built_s = time.perf_counter() - started
-        times, found = [], []
-        for q in asked:
-            t = time.perf_counter()
-            found.append(index.query(q, 1)[0][0])
-            times.append((time.perf_counter() - t) * 1000)
-        answers[name] = found
-        out[name] = {"p50_ms": float(np.percentile(times, 50)), "p99_ms": float(np.percentile(times, 99)),
-                     "build_s": built_s}
+        indexes[name] = build(vectors)
+        out[name] = {"build_s": time.perf_counter() - started}
     # Only the near queries have a nearest neighbour worth finding; a far query's is any vector.
-    half = queries // 2
-    agree = np.array(answers["hnsw"][:half]) == np.array(answers["exact"][:half])
-    out["hnsw"]["recall_of_exact"] = float(np.mean(agree))
-    return out
+    answers = {name: [index.query(q, 1)[0][0] for q in asked[: queries // 2]] for name, index in indexes.items()}
+    out["hnsw"]["recall_of_exact"] = float(np.mean(np.array(answers["hnsw"]) == np.array(answers["exact"])))
+    compared = interleaved(per_call(partial(_nearest, indexes["hnsw"]), asked),
+                           per_call(partial(_nearest, indexes["exact"]), asked), ("hnsw", "exact"),
+                           rounds=rounds, say=say)
+    out["compared"] = {figure: c.to_dict() for figure, c in compared.items()}
+    return out, compared
 
 
-def clip_cost(backend: DlibBackend, limits: MediaLimits, runs: int = 3) -> dict:
-    """Decode and face cost of a 10 s 720p clip with two people, with and without tracking."""
+def _nearest(index: ExactFaceIndex | HnswFaceIndex, face: np.ndarray) -> object:
+    return index.query(face, 1)
+
+
+def clip_cost(backend: DlibBackend, limits: MediaLimits, rounds: int = MIN_ROUNDS) -> tuple[dict, Comparison]:
+    """A 10 s 720p clip with two people: its decode cost, and the face signal's with tracking
+    against embedding every face in every frame, interleaved."""
     size = (1280, 720)
     scene = np.asarray(Image.fromarray(on_background(face_photo("grace-hopper"), "brick", 0.7, size)))
     other = Image.fromarray(face_photo("group-a")).resize((400, 400))
     frame = Image.fromarray(scene)
     frame.paste(other, (840, 160))
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(2) as pool:
         path = write_frames(Path(tmp) / "two.mp4", [np.asarray(frame)] * 240, 24, size)
-        timings: dict[str, list[float]] = {"decode": [], "faces": [], "every_face": []}
-        with ThreadPoolExecutor(2) as pool:
-            for _ in range(runs):
-                t = time.perf_counter()
-                frames = [f.rgb for f in sample_frames(path, limits).frames]
-                timings["decode"].append(time.perf_counter() - t)
-                t = time.perf_counter()
-                seen = see_people(backend, frames, pool.map)
-                timings["faces"].append(time.perf_counter() - t)
-                t = time.perf_counter()
-                for rgb, found in zip(frames, pool.map(backend.detect, frames), strict=True):
-                    backend.embed(rgb, found)
-                timings["every_face"].append(time.perf_counter() - t)
-    return {"frames": len(frames), "people": len(seen), **{k: float(np.median(v)) for k, v in timings.items()}}
+        decodes = []
+        for _ in range(rounds):
+            started = time.perf_counter()
+            frames = [f.rgb for f in sample_frames(path, limits).frames]
+            decodes.append(time.perf_counter() - started)
+        seen = see_people(backend, frames, pool.map)
+
+        def every_face() -> None:
+            for rgb, found in zip(frames, pool.map(backend.detect, frames), strict=True):
+                backend.embed(rgb, found)
+
+        compared = interleaved(timed_ms("ms_per_clip", partial(see_people, backend, frames, pool.map)),
+                               timed_ms("ms_per_clip", every_face), ("tracked", "every face"), rounds=rounds,
+                               say=say)["ms_per_clip"]
+    cost = {"frames": len(frames), "people": len(seen), "decode_s": Spread.of(decodes).to_dict(),
+            "compared": compared.to_dict()}
+    return cost, compared
 
 
-def run_face_bench(settings: Settings) -> dict:
-    say = lambda m: click.echo(m, err=True)  # noqa: E731
+def run_face_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
     started = time.perf_counter()
     backend = DlibBackend()
     say(f"faces: {len(PEOPLE)} people, {len(FACE_EDITS)} edits, pictures and clips; backend {backend.version}")
@@ -177,22 +183,20 @@ def run_face_bench(settings: Settings) -> dict:
                f"{table[str(match)]['false_match']:.2%} of faces matched a stranger; at the review bar "
                f"{table[str(review)]['false_match']:.2%}")
     say("faces: gallery of 100k identities")
-    scale = gallery_scale()
-    click.echo("gallery 100k identities, per face: " + "; ".join(
-        f"{k} p50 {v['p50_ms']:.2f} ms p99 {v['p99_ms']:.2f} ms (built in {v['build_s']:.1f} s)"
-        for k, v in scale.items()) + f"; for faces of enrolled people hnsw found the exact nearest "
+    scale, gallery = gallery_scale(rounds)
+    click.echo(f"gallery 100k identities, ms per face (built in {scale['exact']['build_s']:.1f} s exact, "
+               f"{scale['hnsw']['build_s']:.1f} s hnsw); for faces of enrolled people hnsw found the exact nearest "
                f"{scale['hnsw']['recall_of_exact']:.1%}")
+    for comparison in gallery.values():
+        click.echo(f"  {comparison.line()}")
     say("faces: per-clip cost")
-    cost = clip_cost(backend, settings.media)
+    cost, tracking = clip_cost(backend, settings.media, rounds)
     click.echo(f"10 s 720p clip, 2 people, {cost['frames']} sampled frames, {cost['people']} people found: "
-               f"decode {cost['decode'] * 1000:.0f} ms, faces {cost['faces'] * 1000:.0f} ms; embedding every "
-               f"face in every frame instead {cost['every_face'] * 1000:.0f} ms "
-               f"({cost['every_face'] / cost['faces']:.2f}x the tracked cost); took "
+               f"decode {cost['decode_s']['median'] * 1000:.0f} ms ({cost['decode_s']['min'] * 1000:.0f}-"
+               f"{cost['decode_s']['max'] * 1000:.0f}); took "
                f"{time.perf_counter() - started:.0f} s")
-    out = {"table": table, "picked": {"match_distance": match, "review_distance": review}, "scale": scale,
-           "clip_cost": cost, "backend": backend.version}
-    target = settings.home / "bench" / "faces.json"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps(out, indent=2))
+    click.echo(f"  face signal, {tracking.line(0)}")
+    settings.home.joinpath("bench").mkdir(parents=True, exist_ok=True)
     (settings.home / "bench" / "face-probes.json").write_text(json.dumps(rows))
-    return out
+    return {"table": table, "picked": {"match_distance": match, "review_distance": review}, "scale": scale,
+            "clip_cost": cost, "backend": backend.version}

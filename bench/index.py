@@ -16,11 +16,14 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Callable
+from functools import partial
 
 import click
 import numpy as np
 
 from bench.characters import at_gate_size, letterboxed
+from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved, per_call, timed_ms
+from bench.results import say
 from classifiers.character import orb
 from classifiers.character.hamming import HammingIndex
 from classifiers.character.reference_index import OrbIndex, Reference
@@ -51,70 +54,80 @@ def _dataset(n: int, rng: np.random.Generator) -> tuple[list[str], list[str]]:
     return [r.tobytes().hex() for r in stored], queries
 
 
-def _timed(query: Callable[[str], set[int]], queries: list[str]) -> tuple[list[set[int]], np.ndarray]:
-    found, times = [], []
-    for q in queries:
-        started = time.perf_counter()
-        found.append(query(q))
-        times.append((time.perf_counter() - started) * 1000)
-    return found, np.array(times)
+def _found(query: Callable[[str], set[int]], queries: list[str]) -> list[set[int]]:
+    return [query(q) for q in queries]
 
 
 def _searcher(index: HammingIndex) -> Callable[[str], set[int]]:
     return lambda q: set(index.search([q])[0][0].tolist())
 
 
-def run_index_bench() -> list[dict]:
+def run_index_bench(rounds: int = MIN_ROUNDS) -> list[dict]:
     rng = np.random.default_rng(2026)
-    rows = []
+    rows, comparisons = [], []
     for n in SIZES:
-        hexes, queries = _dataset(n, rng)
-        click.echo(f"index: {n:,} PDQ references, {len(queries)} single-frame queries", err=True)
-        before = _rss_bytes()
-        started = time.perf_counter()
-        index = HammingIndex(256, RADIUS)
-        index.add(hexes)
-        index.search(queries[:1])            # builds the tables
-        build_s = time.perf_counter() - started
-        found, times = _timed(_searcher(index), queries)
-        row = {"n": n, "ours_p50_ms": float(np.percentile(times, 50)), "ours_p99_ms": float(np.percentile(times, 99)),
-               "ours_mib": index.nbytes() / 2**20, "ours_rss_mib": (_rss_bytes() - before) / 2**20,
-               "ours_build_s": build_s, "hits": sum(map(len, found))}
-        del index
-        row.update(_threatexchange(hexes, queries, found))
+        row, compared = _pdq_at(n, rng, rounds)
         rows.append(row)
-    _print(rows)
+        comparisons += [(n, c) for c in compared]
+    _print(rows, comparisons)
     return rows
 
 
-def _threatexchange(hexes: list[str], queries: list[str], ours: list[set[int]]) -> dict:
+def _pdq_at(n: int, rng: np.random.Generator, rounds: int) -> tuple[dict, list[Comparison]]:
+    hexes, queries = _dataset(n, rng)
+    say(f"index: {n:,} PDQ references, {len(queries)} single-frame queries")
+    before = _rss_bytes()
+    started = time.perf_counter()
+    index = HammingIndex(256, RADIUS)
+    index.add(hexes)
+    index.search(queries[:1])            # builds the tables
+    ours = _searcher(index)
+    row = {"n": n, "ours_mib": index.nbytes() / 2**20, "ours_rss_mib": (_rss_bytes() - before) / 2**20,
+           "ours_build_s": time.perf_counter() - started}
+    found = _found(ours, queries)
+    row["hits"] = sum(map(len, found))
+    theirs = _threatexchange(hexes, row)
+    if theirs is None:
+        row.update(per_call(ours, queries)())
+        return row, []
+    same = sum(a == b for a, b in zip(_found(theirs, queries), found, strict=True))
+    row["same_results"] = same / len(queries)
+    compared = interleaved(per_call(ours, queries), per_call(theirs, queries), ("ours", "threatexchange"),
+                           rounds=rounds, say=say)
+    row["compared"] = {figure: c.to_dict() for figure, c in compared.items()}
+    return row, list(compared.values())
+
+
+def _threatexchange(hexes: list[str], row: dict) -> Callable[[str], set[int]] | None:
+    """threatexchange's PDQIndex over the same hashes, its build cost noted in `row`; None when
+    the `bench` extra is not installed."""
     try:
         from threatexchange.signal_type.pdq.pdq_index import PDQIndex
     except ImportError:
-        return {"threatexchange": "not installed (pip install -e '.[bench]')"}
+        row["threatexchange"] = "not installed (pip install -e '.[bench]')"
+        return None
     before = _rss_bytes()
     started = time.perf_counter()
     index = PDQIndex(entries=((h, i) for i, h in enumerate(hexes)))
-    build_s = time.perf_counter() - started
-    found, times = _timed(lambda q: {m.metadata for m in index.query(q)}, queries)
-    agree = sum(a == b for a, b in zip(found, ours, strict=True)) / len(queries)
-    return {"tx_p50_ms": float(np.percentile(times, 50)), "tx_p99_ms": float(np.percentile(times, 99)),
-            "tx_rss_mib": (_rss_bytes() - before) / 2**20, "tx_build_s": build_s, "same_results": agree}
+    row.update(tx_build_s=time.perf_counter() - started, tx_rss_mib=(_rss_bytes() - before) / 2**20)
+    return lambda q: {m.metadata for m in index.query(q)}
 
 
-def _print(rows: list[dict]) -> None:
-    click.echo(f"\n{'references':>10} {'ours p50':>9} {'ours p99':>9} {'index MiB':>9} {'RSS MiB':>8} {'build s':>8} "
-               f"{'tx p50':>8} {'tx p99':>8} {'tx RSS MiB':>10} {'tx build':>8} {'p99 tx/ours':>11} {'same':>6}")
+def _print(rows: list[dict], comparisons: list[tuple[int, Comparison]]) -> None:
+    click.echo(f"\n{'references':>10} {'index MiB':>9} {'RSS MiB':>8} {'build s':>8} {'tx RSS MiB':>10} "
+               f"{'tx build s':>10} {'same':>6}")
     for r in rows:
-        ours = (f"{r['n']:>10,} {r['ours_p50_ms']:>8.2f}m {r['ours_p99_ms']:>8.2f}m {r['ours_mib']:>9.1f} "
-                f"{r['ours_rss_mib']:>8.1f} {r['ours_build_s']:>8.1f}")
-        if "tx_p99_ms" not in r:
-            click.echo(f"{ours}  threatexchange {r['threatexchange']}")
+        ours = f"{r['n']:>10,} {r['ours_mib']:>9.1f} {r['ours_rss_mib']:>8.1f} {r['ours_build_s']:>8.1f}"
+        if "compared" not in r:
+            click.echo(f"{ours}  p50 {r['p50_ms']:.2f} ms, p99 {r['p99_ms']:.2f} ms; threatexchange "
+                       f"{r['threatexchange']}")
             continue
-        click.echo(f"{ours} {r['tx_p50_ms']:>7.2f}m {r['tx_p99_ms']:>7.2f}m {r['tx_rss_mib']:>10.1f} "
-                   f"{r['tx_build_s']:>8.1f} {r['tx_p99_ms'] / r['ours_p99_ms']:>10.2f}x {r['same_results']:>6.0%}")
-    click.echo("times in ms per single-frame query; index MiB: our arrays; RSS MiB: the process's growth while "
-               "building (threatexchange's includes its per-entry Python list); "
+        click.echo(f"{ours} {r['tx_rss_mib']:>10.1f} {r['tx_build_s']:>10.1f} {r['same_results']:>6.0%}")
+    for n, comparison in comparisons:
+        click.echo(f"  {n:>9,} refs, {comparison.line(3)}")
+    click.echo("ms per single-frame query, median (min-max) over the rounds, ours and threatexchange interleaved; "
+               "'as fast' is threatexchange's time over ours in the same round. index MiB: our arrays; RSS MiB: "
+               "the process's growth while building (threatexchange's includes its per-entry Python list); "
                "'same' = share of queries where both returned the same set")
 
 
@@ -156,16 +169,20 @@ def _orb_queries() -> list[tuple[str, orb.OrbFeatures]]:
             for w in ORB_CLAIMED for e in ORB_EDITS]
 
 
+def _index_match(index: OrbIndex, frame: orb.OrbFeatures) -> list:
+    return index.query([frame])
+
+
 def _one_at_a_time(references: list[tuple[Reference, list[orb.OrbFeatures]]], frame: orb.OrbFeatures) -> set[str]:
     return {r.claim_id for r, variants in references if orb.best_inliers(frame, variants) >= ORB_MATCH}
 
 
-def run_orb_bench() -> list[dict]:
+def run_orb_bench(rounds: int = MIN_ROUNDS) -> list[dict]:
     rng = np.random.default_rng(2026)
     queries = _orb_queries()
-    rows = []
+    rows, comparisons = [], []
     for n in ORB_SIZES:
-        click.echo(f"orb: building {n} references ({len(ORB_CLAIMED)} claimed works among crops)", err=True)
+        say(f"orb: building {n} references ({len(ORB_CLAIMED)} claimed works among crops)")
         references = _orb_references(n, rng)
         started = time.perf_counter()
         index = OrbIndex.build(references)
@@ -178,29 +195,38 @@ def run_orb_bench() -> list[dict]:
             found += any(m.reference.claim_id == work and m.measure >= ORB_MATCH for m in matches)
         unpacked = [(r, orb.deserialize(r.orb)) for r in references]
         sample = queries[:: len(queries) // BASELINE_FRAMES[n]][: BASELINE_FRAMES[n]]
-        started = time.perf_counter()
         baseline_found = sum(work in _one_at_a_time(unpacked, frame) for work, frame in sample)
-        baseline_ms = (time.perf_counter() - started) * 1000 / len(sample)
+        compared = interleaved(_per_frame(partial(_index_match, index), sample),
+                               _per_frame(partial(_one_at_a_time, unpacked), sample),
+                               ("index", "each-ref"), rounds=rounds, say=say)["ms_per_frame"]
+        comparisons.append((n, compared))
         out = io.BytesIO()
         index.serialize(out)
         rows.append({"references": n, "descriptors": index.descriptors,
                      "search": "hnsw" if index.approximate else "exact", "build_s": build_s,
                      "p50_ms": float(np.percentile(times, 50)),
                      "p99_ms": float(np.percentile(times, 99)), "recall": found / len(queries),
-                     "baseline_ms": baseline_ms, "baseline_recall": baseline_found / len(sample),
-                     "baseline_frames": len(sample), "serialized_mib": len(out.getvalue()) / 2**20})
-    _print_orb(rows, len(queries))
+                     "baseline_recall": baseline_found / len(sample), "baseline_frames": len(sample),
+                     "compared": compared.to_dict(), "serialized_mib": len(out.getvalue()) / 2**20})
+    _print_orb(rows, comparisons, len(queries))
     return rows
 
 
-def _print_orb(rows: list[dict], queries: int) -> None:
+def _per_frame(match: Callable[[orb.OrbFeatures], object], sample: list[tuple[str, orb.OrbFeatures]]) -> Measure:
+    """One round: every sample frame matched once; mean ms per frame."""
+    return timed_ms("ms_per_frame", lambda: [match(frame) for _, frame in sample], per=len(sample))
+
+
+def _print_orb(rows: list[dict], comparisons: list[tuple[int, Comparison]], queries: int) -> None:
     click.echo(f"\n{'references':>10} {'descriptors':>11} {'search':>6} {'build s':>8} {'p50 ms':>8} {'p99 ms':>8} "
-               f"{'found':>6} {'each-ref ms':>11} {'found':>6} {'each/index':>10} {'saved MiB':>9}")
+               f"{'found':>6} {'each-ref found':>14} {'saved MiB':>9}")
     for r in rows:
         click.echo(f"{r['references']:>10,} {r['descriptors']:>11,} {r['search']:>6} {r['build_s']:>8.1f} "
-                   f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['recall']:>6.0%} {r['baseline_ms']:>11.1f} "
-                   f"{r['baseline_recall']:>6.0%} {r['baseline_ms'] / r['p50_ms']:>9.1f}x "
+                   f"{r['p50_ms']:>8.1f} {r['p99_ms']:>8.1f} {r['recall']:>6.0%} {r['baseline_recall']:>14.0%} "
                    f"{r['serialized_mib']:>9.1f}")
-    click.echo(f"per frame of {queries} (claimed works under {', '.join(ORB_EDITS)}): the index's query, and "
-               f"matching each reference in turn (the baseline, on the first {rows[-1]['baseline_frames']}-"
-               f"{rows[0]['baseline_frames']} frames); found: the right claim at >= {ORB_MATCH} inliers")
+    for n, comparison in comparisons:
+        click.echo(f"  {n:>5,} refs, {comparison.line(1)}")
+    click.echo(f"p50/p99 per frame of {queries} (claimed works under {', '.join(ORB_EDITS)}), with the index; "
+               f"ms_per_frame: the index against matching each reference in turn (the baseline), interleaved, on "
+               f"the first {rows[-1]['baseline_frames']}-{rows[0]['baseline_frames']} frames; found: the right "
+               f"claim at >= {ORB_MATCH} inliers")

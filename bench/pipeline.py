@@ -1,9 +1,11 @@
 """`clipguard bench`: what the gate costs per clip, how fast it goes, and how long a clip waits.
 
 1. Generates 10 s 1280x720 30 fps clips (three shots each, so scene cuts are exercised).
-2. Decode and sampling alone, against decoding every frame with FFmpeg's AUTO threading.
+2. Decode and sampling alone, against decoding every frame with FFmpeg's AUTO threading,
+   interleaved over several rounds (bench/compare.py).
 3. Throughput: the streaming gate, in-process on FnApiRunner against a private embedded broker,
-   over a backlog of events, with RunInference batching on (8) and off (1, the baseline).
+   over a backlog of events, with RunInference batching on (8) and off (1, the baseline), one
+   run of each a round, interleaved.
    Clips/s is measured between the first and the last decision, so start-up is excluded.
 4. Per-stage milliseconds per clip, from the gate's own Beam metrics in the batched run.
 5. Latency: a gate process fed at 80% of the batched throughput; event -> decision p50/p99.
@@ -11,9 +13,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import shutil
 import time
 from dataclasses import replace
@@ -23,6 +22,8 @@ import click
 import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 
+from bench.compare import MIN_ROUNDS, Comparison, Measure, Spread, interleaved
+from bench.results import say
 from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.app.demo import seed, start_gate
 from clipguard.core.config import TOPIC_CLIPS, MediaLimits, Settings
@@ -50,15 +51,17 @@ def bench_clips(folder: Path, count: int) -> list[Path]:
     return paths
 
 
-def decode_seconds(paths: list[Path], limits: MediaLimits, repeats: int = 3) -> float:
-    """Median seconds to decode and sample one clip, over `repeats` passes of `paths`."""
-    times = []
-    for _ in range(repeats):
+def decode_pass(paths: list[Path], limits: MediaLimits) -> Measure:
+    """One round: every clip decoded and sampled once; the median seconds per clip."""
+    def measure() -> dict[str, float]:
+        times = []
         for path in paths:
             started = time.perf_counter()
             sample_frames(path, limits)
             times.append(time.perf_counter() - started)
-    return float(np.median(times))
+        return {"s_per_clip": float(np.median(times))}
+
+    return measure
 
 
 def send(producer, clips: list[Path], tag: str, count: int) -> dict[str, float]:
@@ -113,18 +116,20 @@ def latency_run(settings: Settings, producer, clips: list[Path], rate: float, ev
         gate.wait(timeout=30)
 
 
-def run_bench(settings: Settings, clips: int = 6, load_events: int = 24) -> dict:
+def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds: int = MIN_ROUNDS) -> dict:
     from kafka import KafkaProducer
 
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
     work = settings.home / "bench"
     media = work / "media"
     media.mkdir(parents=True, exist_ok=True)
     say(f"[1/5] {clips} clips of {SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} @ {FPS} fps in {media}")
     paths = bench_clips(media, clips)
-    say("[2/5] decode + sampling alone: the default against decoding every frame with FFmpeg's AUTO threads")
-    decode_default = decode_seconds(paths, settings.media)
-    decode_every = decode_seconds(paths, replace(settings.media, reference_frames_only=False, decode_threads="AUTO"))
+    say(f"[2/5] decode + sampling alone, {rounds} rounds: the default against decoding every frame with "
+        "FFmpeg's AUTO threads")
+    decode = interleaved(decode_pass(paths, settings.media),
+                         decode_pass(paths, replace(settings.media, reference_frames_only=False,
+                                                    decode_threads="AUTO")),
+                         ("default", "every frame"), rounds=rounds, say=say)["s_per_clip"]
     shutil.rmtree(work / "db", ignore_errors=True)
     address = f"127.0.0.1:{free_port()}"
     s = replace(settings, home=work, kafka_bootstrap=address, media_roots=(media,),
@@ -135,11 +140,21 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24) -> dict
         seed(s)
         producer = KafkaProducer(bootstrap_servers=address, acks="all")
         events = 4 * clips
-        say(f"[3/5] throughput, batching on (8), {events} events")
-        batched, stages = throughput_run(s, producer, paths, "batched", events, batch=8)
-        say(f"[4/5] throughput, batching off (1), {events} events")
-        unbatched, _ = throughput_run(s, producer, paths, "unbatched", events, batch=1)
-        rate = 0.8 * batched
+        stages: dict[str, float] = {}
+
+        def throughput(batch: int) -> Measure:
+            def measure() -> dict[str, float]:
+                rate, measured = throughput_run(s, producer, paths, f"b{batch}-{time.time_ns()}", events, batch)
+                if batch > 1:
+                    stages.update(measured)
+                return {"clips_per_s": rate}
+
+            return measure
+
+        say(f"[3-4/5] throughput, batching on (8) against off (1), {events} events a run, {rounds} rounds")
+        batching = interleaved(throughput(8), throughput(1), ("batching on", "batching off"),
+                               higher_is_better=("clips_per_s",), rounds=rounds, say=say)["clips_per_s"]
+        rate = 0.8 * Spread.of(batching.a_rounds).median
         say(f"[5/5] latency at {rate:.2f} clips/s (80% of batched throughput), {load_events} events")
         latencies = latency_run(s, producer, paths, rate, load_events)
         producer.close()
@@ -147,37 +162,29 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24) -> dict
         broker.terminate()
         broker.wait(timeout=30)
     results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
         "clip": f"{SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps H.264",
         "events": events,
-        "decode_s_default": round(decode_default, 3),
-        "decode_s_every_frame_auto_threads": round(decode_every, 3),
+        "decode": decode.to_dict(),
         "stage_ms_per_clip": {k: round(v, 3) for k, v in sorted(stages.items())},
-        "clips_per_s_batched": round(batched, 3),
-        "clips_per_s_unbatched": round(unbatched, 3),
-        "batched_over_unbatched": round(batched / unbatched, 3),
+        "batching": batching.to_dict(),
         "latency_rate_clips_per_s": round(rate, 3),
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1),
         "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
         "decode_target_s": DECODE_TARGET_S,
     }
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print_results(results)
+    print_results(results, decode, batching)
     return results
 
 
-def print_results(r: dict) -> None:
-    click.echo(f"clipguard bench on {r['machine']}; clips: {r['clip']}; {r['events']} events per throughput run")
-    click.echo(f"decode+sample alone       {r['decode_s_default']:.3f} s/clip (reference frames, slice threads)")
-    click.echo(f"  baseline                {r['decode_s_every_frame_auto_threads']:.3f} s/clip (every frame, AUTO "
-               f"threads): {r['decode_s_every_frame_auto_threads'] / r['decode_s_default']:.2f}x slower")
-    verdict = "met" if r["decode_s_default"] <= r["decode_target_s"] else "NOT met"
-    click.echo(f"  target <= {r['decode_target_s']} s per 10 s 720p clip: {verdict}")
-    click.echo(f"{'stage, inside the gate':<22} ms/clip")
+def print_results(r: dict, decode: Comparison, batching: Comparison) -> None:
+    click.echo(f"clipguard bench --suite gate; clips: {r['clip']}; {r['events']} events per throughput run")
+    click.echo(f"decode+sample alone, {decode.line(3)}")
+    default_s = Spread.of(decode.a_rounds).median
+    verdict = "met" if default_s <= r["decode_target_s"] else "NOT met"
+    click.echo(f"  target <= {r['decode_target_s']} s per 10 s 720p clip by the default's median: {verdict}")
+    click.echo(f"{'stage, inside the gate':<22} ms/clip (last batched run)")
     for stage, ms in r["stage_ms_per_clip"].items():
         click.echo(f"{stage:<22} {ms:>9.3f}")
-    click.echo(f"throughput, batching on   {r['clips_per_s_batched']:.2f} clips/s")
-    click.echo(f"throughput, batching off  {r['clips_per_s_unbatched']:.2f} clips/s (baseline)")
-    click.echo(f"ratio on/off              {r['batched_over_unbatched']:.2f}x")
+    click.echo(f"throughput, {batching.line()}")
     click.echo(f"latency at {r['latency_rate_clips_per_s']:.2f} clips/s   p50 {r['latency_ms_p50']:.0f} ms, "
                f"p99 {r['latency_ms_p99']:.0f} ms")

@@ -4,8 +4,9 @@ this process, in one run.
 1. The gate bench's 10 s 720p clips (bench/pipeline.py), on Apache Kafka with 4 partitions.
 2. In process: `run_gate` on FnApiRunner over a backlog of events (the baseline).
 3. On a Flink session cluster of a JobManager and two TaskManagers (one slot each) with Beam's
-   worker pool: `clipguard gate --runner flink` at parallelism 1, then 2, each over a backlog of
+   worker pool: `clipguard gate --runner flink` at parallelism 1 and 2, each over a backlog of
    its own. A run ends when the job has committed every offset, so the next starts clean.
+The three run in turn, round after round (bench/compare.py), so noise falls on all of them.
 
 Clips/s is measured between the first and the last decision of a run, so start-up (the job's
 submission, the workers' model loading) is left out, as in the gate bench.
@@ -13,17 +14,18 @@ submission, the workers' model loading) is left out, as in the gate bench.
 
 from __future__ import annotations
 
-import json
-import os
-import platform
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import click
 
+from bench.compare import MIN_ROUNDS, Comparison, Measure, compared, in_turn
 from bench.engines import kafka_and_flink
 from bench.pipeline import bench_clips, clips_per_second, decided, send
+from bench.results import say
 from clipguard.app.demo import seed, start_gate
 from clipguard.app.flink_cluster import FlinkCluster
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
@@ -35,53 +37,55 @@ PARALLELISMS = (1, 2)
 RUN_TIMEOUT_S = 900
 
 
-def run_scale_bench(settings: Settings, clips: int = 6) -> dict:
+def run_scale_bench(settings: Settings, clips: int = 6, rounds: int = MIN_ROUNDS) -> dict:
     from kafka import KafkaProducer
 
-    say = lambda msg: click.echo(msg, err=True)  # noqa: E731
     work = settings.home / "bench-scale"
     media = settings.home / "bench" / "media"
     media.mkdir(parents=True, exist_ok=True)
     events = 4 * clips
-    say(f"[1/4] {clips} clips of 10 s 720p in {media}; {events} events per run, {PARTITIONS} partitions")
+    say(f"[1/3] {clips} clips of 10 s 720p in {media}; {events} events per run, {PARTITIONS} partitions")
     paths = bench_clips(media, clips)
     work.mkdir(parents=True, exist_ok=True)
     (work / "bench.db").unlink(missing_ok=True)
-    rates: dict[str, float] = {}
     with kafka_and_flink(work, PARTITIONS) as (address, cluster):
         s = replace(settings, home=work, kafka_bootstrap=address, media_roots=(media,),
                     database_url=f"sqlite:///{work / 'bench.db'}")
         seed(s)
         producer = KafkaProducer(bootstrap_servers=address, acks="all")
-        say("[2/4] in process (FnApiRunner), the baseline")
-        ids = list(send(producer, paths, "inprocess", events))
-        run_gate(s, idle_exit_s=3.0)
-        rates["inprocess"] = clips_per_second(decided(s, ids))
-        say(f"      {rates['inprocess']:.2f} clips/s")
         started = time.monotonic()
         cluster.start(taskmanagers=2)
-        say(f"[3/4] Flink cluster up in {time.monotonic() - started:.0f} s")
-        sent = events
-        for parallelism in PARALLELISMS:
-            say(f"[4/4] Flink, parallelism {parallelism}")
-            ids = list(send(producer, paths, f"flink-p{parallelism}", events))
-            sent += events
-            rates[f"flink_p{parallelism}"] = flink_run(s, cluster, parallelism, ids, sent, work)
-            say(f"      {rates[f'flink_p{parallelism}']:.2f} clips/s")
+        say(f"[2/3] Flink cluster up in {time.monotonic() - started:.0f} s")
+        sent = [0]
+
+        def gate_on(runner: str, run: Callable[[list[str], int], float]) -> Measure:
+            def measure() -> dict[str, float]:
+                ids = list(send(producer, paths, f"{runner}-{sent[0]:05d}", events))
+                sent[0] += events
+                return {"clips_per_s": run(ids, sent[0])}
+
+            return measure
+
+        def in_process(ids: list[str], _: int) -> float:
+            run_gate(s, idle_exit_s=3.0)
+            return clips_per_second(decided(s, ids))
+
+        sides = {"in process": gate_on("inprocess", in_process),
+                 **{f"Flink p{p}": gate_on(f"flink-p{p}", partial(flink_run, s, cluster, p, work=work))
+                    for p in PARALLELISMS}}
+        say(f"[3/3] {', '.join(sides)} in turn, {rounds} rounds")
+        # No warm-up round: every run starts its own gate (and job), whose start-up the clips/s leaves out.
+        measured = in_turn(sides, rounds, warmup=0, say=say)
         producer.close()
-    results = {
-        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "events_per_run": events, "partitions": PARTITIONS,
-        "clips_per_s": {k: round(v, 3) for k, v in rates.items()},
-        "over_inprocess": {k: round(v / rates["inprocess"], 2) for k, v in rates.items() if k != "inprocess"},
-        "p2_over_p1": round(rates["flink_p2"] / rates["flink_p1"], 2),
-    }
-    (work / "results.json").write_text(json.dumps(results, indent=2))
-    print_results(results)
-    return results
+    rate = ("clips_per_s",)
+    comparisons = [compared(measured, "Flink p1", "in process", rate)["clips_per_s"],
+                   compared(measured, "Flink p2", "in process", rate)["clips_per_s"],
+                   compared(measured, "Flink p2", "Flink p1", rate)["clips_per_s"]]
+    print_results(events, comparisons)
+    return {"events_per_run": events, "partitions": PARTITIONS, "compared": [c.to_dict() for c in comparisons]}
 
 
-def flink_run(s: Settings, cluster: FlinkCluster, parallelism: int, ids: list[str], sent: int, work: Path) -> float:
+def flink_run(s: Settings, cluster: FlinkCluster, parallelism: int, ids: list[str], sent: int, *, work: Path) -> float:
     """One gate job on the cluster until every event so far is decided and committed; its clips/s."""
     gate = start_gate(s, "--runner", "flink", "--flink-master", cluster.master, "--worker-pool",
                       cluster.worker_pool_address, "--parallelism", str(parallelism),
@@ -101,14 +105,8 @@ def flink_run(s: Settings, cluster: FlinkCluster, parallelism: int, ids: list[st
         cluster.await_no_jobs()
 
 
-def print_results(r: dict) -> None:
-    click.echo(f"clipguard bench --suite scale on {r['machine']}: {r['events_per_run']} events of 10 s 720p per run, "
-               f"{r['partitions']} partitions")
-    base = r["clips_per_s"]["inprocess"]
-    click.echo(f"{'gate':<32} {'clips/s':>8} {'vs in process':>14}")
-    click.echo(f"{'in process (FnApiRunner)':<32} {base:>8.2f} {'1.00x':>14}")
-    for parallelism in PARALLELISMS:
-        key = f"flink_p{parallelism}"
-        click.echo(f"{f'Flink cluster, parallelism {parallelism}':<32} {r['clips_per_s'][key]:>8.2f} "
-                   f"{r['over_inprocess'][key]:>13.2f}x")
-    click.echo(f"parallelism 2 / parallelism 1: {r['p2_over_p1']:.2f}x")
+def print_results(events: int, comparisons: list[Comparison]) -> None:
+    click.echo(f"clipguard bench --suite scale: {events} events of 10 s 720p per run, {PARTITIONS} partitions, "
+               "a 2-TaskManager cluster; clips/s, median (min-max) over the rounds")
+    for comparison in comparisons:
+        click.echo(f"  {comparison.line()}")

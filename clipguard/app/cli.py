@@ -618,6 +618,7 @@ def _accounts():
 # Each family's harness (its manifest's `bench`), then the ones across families.
 FAMILY_SUITES = {m.bench[0]: m.bench[1] for m in families.registered() if m.bench}
 OTHER_SUITES = ("index", "gate", "memory", "soak", "retroscan", "scale")
+ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` runs
 
 
 @cli.command()
@@ -642,36 +643,48 @@ OTHER_SUITES = ("index", "gate", "memory", "soak", "retroscan", "scale")
               help="memory, soak: the gate's registry (default: a private SQLite file).")
 @click.option("--signatures", type=click.IntRange(100), default=100_000, show_default=True,
               help="retroscan: published clips' stored signatures.")
+@click.option("--rounds", type=click.IntRange(5), default=5, show_default=True,
+              help="Rounds of each timed comparison: its two sides measured in turn, A B A B ..., after a "
+                   "warm-up; the ratio is reported with its min-max, inconclusive when that range spans 1.0.")
 @user_errors
 def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float | None,
-          soak_database_url: str | None, signatures: int) -> None:
+          soak_database_url: str | None, signatures: int, rounds: int) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
+    from functools import partial
+
+    from bench.results import run_suite
+
     settings = Settings.from_env()
-    for name, target in FAMILY_SUITES.items():
-        if suite in (name, "all"):
-            families.resolve(target)(settings)
-    if suite in ("index", "all"):
+    options = {"clips": clips, "load_events": load_events, "soak_seconds": soak_seconds, "soak_rate": soak_rate,
+               "soak_database_url": soak_database_url, "signatures": signatures, "rounds": rounds}
+    for name in [*FAMILY_SUITES, *ALL_SUITES] if suite == "all" else [suite]:
+        run_suite(settings, name, partial(_bench_suite, name, settings, **options))
+
+
+def _bench_suite(name: str, settings: Settings, *, clips: int, load_events: int, soak_seconds: float,
+                 soak_rate: float | None, soak_database_url: str | None, signatures: int, rounds: int) -> dict:
+    if name in FAMILY_SUITES:
+        return families.resolve(FAMILY_SUITES[name])(settings, rounds)
+    if name == "index":
         from bench.index import run_index_bench, run_orb_bench
 
-        run_index_bench()
-        run_orb_bench()
-    if suite in ("gate", "all"):
+        return {"pdq": run_index_bench(rounds), "orb": run_orb_bench(rounds)}
+    if name == "gate":
         from bench.pipeline import run_bench
 
-        run_bench(settings, clips=clips, load_events=load_events)
-    if suite in ("memory", "soak"):
+        return run_bench(settings, clips=clips, load_events=load_events, rounds=rounds)
+    if name in ("memory", "soak"):
         from bench.soak import SOAK_FAULTS, run_soak
 
-        faults = SOAK_FAULTS if suite == "soak" else ()
-        run_soak(settings, soak_seconds, soak_rate, faults, database_url=soak_database_url)
-    if suite == "retroscan":
+        faults = SOAK_FAULTS if name == "soak" else ()
+        return run_soak(settings, soak_seconds, soak_rate, faults, database_url=soak_database_url)
+    if name == "retroscan":
         from bench.retroscan import run_retroscan_bench
 
-        run_retroscan_bench(settings, signatures)
-    if suite == "scale":
-        from bench.scale import run_scale_bench
+        return run_retroscan_bench(settings, signatures, rounds)
+    from bench.scale import run_scale_bench
 
-        run_scale_bench(settings, clips)
+    return run_scale_bench(settings, clips, rounds)
 
 
 def summary(decision: dict[str, Any]) -> str:

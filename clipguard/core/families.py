@@ -87,7 +87,8 @@ class SignalFamilyManifest:
     view: View
     example: Callable[[], Signal]            # a scored Signal that its rule and view accept
     example_policy: Mapping[str, Any] = field(default_factory=dict)   # a valid section for `example`
-    # Its harness in `clipguard bench`: (suite name, "module:callable" taking Settings), if any.
+    # Its harness in `clipguard bench`: (suite name, "module:callable" taking Settings and the rounds of
+    # each timed comparison, bench/compare.py), if any.
     bench: tuple[str, str] | None = None
 
     @property
