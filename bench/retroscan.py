@@ -75,12 +75,12 @@ def run_retroscan_bench(settings: Settings, signatures: int = 100_000, rounds: i
                 # A new file each run: a copy over the last run's would meet its WAL, and SQLite
                 # would call the result malformed.
                 registry = work / f"{name}-{next(runs)}.db"
+                # timed_claim returns once every planted clip's takedown is on Kafka. The pipeline's
+                # own count can be lower: after a worker fails, Flink reruns the job, and the rerun
+                # rightly skips the clips the first attempt already took down.
                 run = timed_claim(base, catalogue, registry, art, planted, runner)
                 for leftover in (registry, *(registry.with_name(registry.name + end) for end in ("-wal", "-shm"))):
                     leftover.unlink(missing_ok=True)
-                if run.taken_down != len(planted):
-                    raise RuntimeError(f"a retroscan on {runner.name} took down {run.taken_down} of "
-                                       f"{len(planted)} planted clips")
                 return {"claim_to_last_takedown_s": run.claim_to_last_takedown_s, "retroscan_s": run.retroscan_s}
 
             return measure
