@@ -53,6 +53,14 @@ class Comparison:
     higher_is_better: bool
 
     @property
+    def a_spread(self) -> Spread:
+        return Spread.of(self.a_rounds)
+
+    @property
+    def b_spread(self) -> Spread:
+        return Spread.of(self.b_rounds)
+
+    @property
     def speedups(self) -> tuple[float, ...]:
         pairs = zip(self.a_rounds, self.b_rounds, strict=True)
         return tuple(a / b if self.higher_is_better else b / a for a, b in pairs)
@@ -69,14 +77,14 @@ class Comparison:
 
     def to_dict(self) -> dict:
         return {"figure": self.figure, "a": self.a, "b": self.b, "rounds": len(self.a_rounds),
-                "a_spread": Spread.of(self.a_rounds).to_dict(), "b_spread": Spread.of(self.b_rounds).to_dict(),
+                "a_spread": self.a_spread.to_dict(), "b_spread": self.b_spread.to_dict(),
                 "a_rounds": list(self.a_rounds), "b_rounds": list(self.b_rounds),
                 "speedup": self.speedup.to_dict(), "verdict": self.verdict}
 
     def line(self, digits: int = 2) -> str:
         """`ms: A 1.23 (1.10-1.40) vs B 2.00 (1.90-2.20); A is 1.62x (1.45-1.80) as fast over 5 rounds: faster`."""
-        return (f"{self.figure}: {self.a} {Spread.of(self.a_rounds).show(digits)} vs {self.b} "
-                f"{Spread.of(self.b_rounds).show(digits)}; {self.a} is {self.speedup.show(2, 'x')} as fast over "
+        return (f"{self.figure}: {self.a} {self.a_spread.show(digits)} vs {self.b} "
+                f"{self.b_spread.show(digits)}; {self.a} is {self.speedup.show(2, 'x')} as fast over "
                 f"{len(self.a_rounds)} rounds: {self.verdict}")
 
 

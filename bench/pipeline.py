@@ -22,7 +22,7 @@ import click
 import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 
-from bench.compare import MIN_ROUNDS, Comparison, Measure, Spread, interleaved
+from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved
 from bench.results import say
 from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.app.demo import seed, start_gate
@@ -154,7 +154,7 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
         say(f"[3-4/5] throughput, batching on (8) against off (1), {events} events a run, {rounds} rounds")
         batching = interleaved(throughput(8), throughput(1), ("batching on", "batching off"),
                                higher_is_better=("clips_per_s",), rounds=rounds, say=say)["clips_per_s"]
-        rate = 0.8 * Spread.of(batching.a_rounds).median
+        rate = 0.8 * batching.a_spread.median
         say(f"[5/5] latency at {rate:.2f} clips/s (80% of batched throughput), {load_events} events")
         latencies = latency_run(s, producer, paths, rate, load_events)
         producer.close()
@@ -179,7 +179,7 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
 def print_results(r: dict, decode: Comparison, batching: Comparison) -> None:
     click.echo(f"clipguard bench --suite gate; clips: {r['clip']}; {r['events']} events per throughput run")
     click.echo(f"decode+sample alone, {decode.line(3)}")
-    default_s = Spread.of(decode.a_rounds).median
+    default_s = decode.a_spread.median
     verdict = "met" if default_s <= r["decode_target_s"] else "NOT met"
     click.echo(f"  target <= {r['decode_target_s']} s per 10 s 720p clip by the default's median: {verdict}")
     click.echo(f"{'stage, inside the gate':<22} ms/clip (last batched run)")

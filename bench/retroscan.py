@@ -24,7 +24,7 @@ from pathlib import Path
 
 import click
 
-from bench.compare import MIN_ROUNDS, Comparison, Measure, Spread, compared, in_turn
+from bench.compare import MIN_ROUNDS, Comparison, Measure, compared, in_turn
 from bench.engines import kafka_and_flink
 from bench.results import say
 from clipguard.core.config import TOPIC_DECISIONS, Settings
@@ -149,7 +149,7 @@ def print_results(signatures: int, planted: int, cluster_start_s: float,
                f"seconds, median (min-max) over the rounds")
     for comparison in comparisons.values():
         click.echo(f"  {comparison.line(1)}")
-    inprocess = Spread.of(comparisons["claim_to_last_takedown_s"].a_rounds)
+    inprocess = comparisons["claim_to_last_takedown_s"].a_spread
     verdict = "met" if inprocess.high <= TARGET_S else "NOT met"
     click.echo(f"target <= {TARGET_S:.0f} s claim to last takedown in process, in every round: {verdict} "
                f"(cluster start-up, not counted: {cluster_start_s:.0f} s)")
