@@ -10,7 +10,8 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -45,10 +46,11 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
     dicts in the order of `files`, each with its file's `source_path`."""
     migrate(settings.database_url)
     # Paths named on the command line are the user's own: their folders are the roots here.
-    settings = replace(settings, media_roots=tuple(sorted({f.path.resolve().parent for f in files})))
+    resolved = [f.path.resolve() for f in files]
+    settings = replace(settings, media_roots=tuple(sorted({path.parent for path in resolved})))
     now, started = isoformat(utcnow()), time.time()
-    events = [ClipGenerated(clip_id=f.clip_id, creator_id=creator_id, media_uri=f.path.resolve().as_uri(),
-                            created_at=now, prompt=prompt, cameo_ids=tuple(cameo_ids)) for f in files]
+    events = [ClipGenerated(clip_id=f.clip_id, creator_id=creator_id, media_uri=path.as_uri(), created_at=now,
+                            prompt=prompt, cameo_ids=tuple(cameo_ids)) for f, path in zip(files, resolved, strict=True)]
     works = [ClipWork(e, started, {"path": e.media_uri}) for e in events]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "decisions.jsonl"
@@ -64,31 +66,32 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
     return [{**decided[f.clip_id], "source_path": str(f.path)} for f in files]
 
 
-class _reporting:
-    """While the pipeline runs, count the decisions it has written and tell `progress`. The
-    decisions file is the one place every worker writes, so counting its lines counts them all."""
+@contextmanager
+def _reporting(out: Path, progress: Progress | None) -> Iterator[None]:
+    """While the pipeline runs, count the decisions it has written and tell `progress`, and once
+    more at the end. The decisions file is the one place every worker writes, so counting its
+    lines counts them all."""
+    if progress is None:
+        yield
+        return
+    done = threading.Event()
 
-    def __init__(self, out: Path, progress: Progress | None):
-        self._out, self._progress = out, progress
-        self._done = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="scan-progress", daemon=True)
-
-    def __enter__(self) -> None:
-        if self._progress:
-            self._thread.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self._done.set()
-        if self._progress:
-            self._thread.join()
-            self._progress(self._count())
-
-    def _watch(self) -> None:
+    def watch() -> None:
         last = 0
-        while not self._done.wait(PROGRESS_EVERY_S):
-            if (count := self._count()) != last:
-                self._progress(count)
+        while not done.wait(PROGRESS_EVERY_S):
+            if (count := _lines(out)) != last:
+                progress(count)
                 last = count
 
-    def _count(self) -> int:
-        return self._out.read_bytes().count(b"\n")
+    watcher = threading.Thread(target=watch, name="scan-progress", daemon=True)
+    watcher.start()
+    try:
+        yield
+    finally:
+        done.set()
+        watcher.join()
+        progress(_lines(out))
+
+
+def _lines(path: Path) -> int:
+    return path.read_bytes().count(b"\n")
