@@ -23,6 +23,8 @@ from clipguard.core.jars import classpath, jar_set
 
 JOBMANAGER_MAIN = "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint"
 TASKMANAGER_MAIN = "org.apache.flink.runtime.taskexecutor.TaskManagerRunner"
+# Flink's globally terminal job states: a job in any other holds, or may take, slots.
+TERMINAL_JOB_STATES = frozenset({"FINISHED", "CANCELED", "FAILED"})
 LOG4J = """rootLogger.level = INFO
 rootLogger.appenderRef.file.ref = MainAppender
 appender.main.name = MainAppender
@@ -87,21 +89,31 @@ class FlinkCluster:
         raise TimeoutError(f"{count} Flink TaskManagers did not register within {timeout_s:.0f}s; "
                            f"see the logs in {self.folder}")
 
-    def running_jobs(self) -> list[str]:
-        return [j["id"] for j in self._rest("jobs")["jobs"] if j["status"] == "RUNNING"]
+    def unfinished_jobs(self) -> list[str]:
+        """Jobs that hold or may take slots: running, restarting or still cancelling, not only RUNNING."""
+        return [j["id"] for j in self._rest("jobs")["jobs"] if j["status"] not in TERMINAL_JOB_STATES]
 
     def cancel_jobs(self) -> None:
-        """A job outlives the `clipguard gate` that submitted it to a cluster; this ends them."""
-        for job in self.running_jobs():
+        """A job outlives the `clipguard gate` that submitted it to a cluster; this ends them.
+
+        A job caught restarting is cancelled too: left alone it takes its slots back and, in the
+        same consumer group, reads the next job's events."""
+        for job in self.unfinished_jobs():
             self._rest(f"jobs/{job}?mode=cancel", method="PATCH")
 
     def await_no_jobs(self, timeout_s: float = 60) -> None:
-        """Until no job is running (a cancelled one takes a moment to release its slots)."""
+        """Until no job is unfinished and every slot is free again, so the next job gets them all."""
         deadline = time.monotonic() + timeout_s
-        while self.running_jobs():
+        while (jobs := self.unfinished_jobs()) or (slots := self.slots())[0] < slots[1]:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Flink jobs still running {timeout_s:.0f}s after their cancel")
+                raise TimeoutError(f"Flink jobs or slots not released {timeout_s:.0f}s after their cancel: "
+                                   f"unfinished jobs {jobs}, slots free/total {self.slots()}")
             time.sleep(0.5)
+
+    def slots(self) -> tuple[int, int]:
+        """(free, total) task slots across the registered TaskManagers."""
+        overview = self._rest("overview")
+        return overview["slots-available"], overview["slots-total"]
 
     def _rest(self, path: str, method: str = "GET") -> dict:
         """One call to the JobManager's REST API, its JSON answer decoded."""
