@@ -105,6 +105,7 @@ setup(
             "character = classifiers.character:MANIFEST",
             "faces = classifiers.faces:MANIFEST",
             "explicit = classifiers.explicit:MANIFEST",
+            "lineage = classifiers.lineage:MANIFEST",
         ],
     },
 )

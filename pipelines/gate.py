@@ -28,7 +28,7 @@ from pipelines.runners import IN_PROCESS, Runner, read_kafka_xlang
 from pipelines.sinks import WriteOutcomes
 from policies.engine import Policy
 from registry.db import migrate
-from usecases.policy_files import load_policy
+from usecases.policy_files import live_policy, shadow_policies
 
 
 class Parse(beam.DoFn):
@@ -56,27 +56,33 @@ class Parse(beam.DoFn):
 class Gate(beam.PTransform):
     """KafkaRecords in, Decided and Rejected outcomes out. Kafka-free, so TestStream can drive it."""
 
-    def __init__(self, settings: Settings, policy: Policy, handlers: Sequence[SignalHandler]):
+    def __init__(self, settings: Settings, policy: Policy, handlers: Sequence[SignalHandler],
+                 shadows: Sequence[Policy] = ()):
         super().__init__()
         self._settings = settings
         self._policy = policy
         self._handlers = handlers
+        self._shadows = tuple(shadows)
 
     def expand(self, records: beam.PCollection) -> beam.PCollection:
         s = self._settings
         return (records
                 | "Parse" >> beam.ParDo(Parse(s.media_roots))
-                | "Moderate" >> Moderate(self._handlers, self._policy, s.media_roots, s.media, s.database_url))
+                | "Moderate" >> Moderate(self._handlers, self._policy, s.media_roots, s.media, s.database_url,
+                                          self._shadows))
 
 
 def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: float | None = None,
-             runner: Runner = IN_PROCESS, beam_args: Sequence[str] = (), max_batch_size: int = 8) -> PipelineResult:
-    """Run until stopped (or, in process with `idle_exit_s`, until no event arrived for that long)."""
+             runner: Runner = IN_PROCESS, beam_args: Sequence[str] = (), max_batch_size: int = 8,
+             shadow_paths: Sequence[str] = ()) -> PipelineResult:
+    """Run until stopped (or, in process with `idle_exit_s`, until no event arrived for that long).
+    Each shadow policy decides every clip beside the live one; only the live decision is published."""
     if idle_exit_s is not None and runner.on_flink:
         raise ValueError("--idle-exit is for the in-process gate; a Flink job runs until it is cancelled")
     migrate(settings.database_url)
     fold_bundle_metrics_eagerly()      # or the runner's memory grows with every bundle, forever
-    policy = load_policy(policy_path)
+    policy = live_policy(settings.database_url, policy_path)
+    shadows = shadow_policies(policy, shadow_paths)
     native = not runner.on_flink
     source = (ReadFromKafkaPartitions(settings.kafka_bootstrap, TOPIC_CLIPS, GATE_GROUP, idle_exit_s)
               if native else read_kafka_xlang(settings.kafka_bootstrap))
@@ -84,7 +90,7 @@ def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: fl
         with beam.Pipeline(options=runner.options(beam_args, streaming=True)) as pipeline:
             (pipeline
              | "Read" >> source
-             | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size))
+             | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size), shadows)
              | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
                                                    commit_offsets=native,
                                                    keep_frames_for=settings.keep_frames_for)))

@@ -16,6 +16,9 @@ END_TO_END_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 18
 EVENTS = Counter("clipguard_gate_events", "Events read from clips.generated")
 DECISIONS = Counter("clipguard_gate_decisions", "Decisions written, by verdict and deciding signal",
                     ["verdict", "signal"])
+SHADOW_DECISIONS = Counter("clipguard_gate_shadow_decisions",
+                           "Shadow policies' decisions, by transition from the live verdict",
+                           ["shadow", "live_verdict", "shadow_verdict"])
 DEAD_LETTERS = Counter("clipguard_gate_dead_letters", "Events dead-lettered, by error code", ["code"])
 STAGE_SECONDS = Histogram("clipguard_gate_stage_seconds", "Per-clip time in each stage", ["stage"],
                           buckets=STAGE_BUCKETS)

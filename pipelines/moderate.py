@@ -10,6 +10,7 @@ untouched, and the policy turns a media error into a review: never dropped, neve
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -42,6 +43,7 @@ from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore
 from registry.outages import through_outages
+from registry.store import DecisionStore
 
 NAMESPACE = "clipguard"
 log = logging.getLogger("clipguard.gate")
@@ -71,6 +73,8 @@ class Decided:
     source: dict[str, Any]
     clip: SampledClip | None = None     # the sampled frames, for thumbnails
     severity: int = 1                   # the policy's review-queue severity, for a review
+    media_error: tuple[str, str] | None = None
+    shadows: tuple[Decision, ...] = ()  # what each shadow policy decided from the same signals
 
 
 @dataclass(frozen=True)
@@ -213,8 +217,11 @@ def compute_signal(works: beam.PCollection, handler: SignalHandler) -> beam.PCol
 
 
 class Decide(beam.DoFn):
-    def __init__(self, policy: Policy):
+    """The live policy's decision, and each shadow policy's from the same signals."""
+
+    def __init__(self, policy: Policy, shadows: Sequence[Policy] = ()):
         self._policy = policy
+        self._shadows = tuple(shadows)
         self._policy_timer = StageTimer("policy")
 
     def process(self, work: ClipWork) -> Iterator[Decided | Rejected]:
@@ -222,11 +229,18 @@ class Decide(beam.DoFn):
             yield Rejected(work.rejected, work.source)
             return
         started = time.perf_counter()
-        ruling = decide(work.signals, self._policy, work.media_error, work.event.attrs)
+        now = utcnow()
         models = {**work.models, **{s.model: s.model_version for s in work.signals.values()}}
-        decision = gate_decision(work.event.clip_id, ruling, self._policy.label, models, work.received_at, utcnow())
+        live, *shadows = (self._decision(work, policy, models, now) for policy in (self._policy, *self._shadows))
         self._policy_timer.since(started)
-        yield Decided(decision, work.event, work.signals, work.source, work.clip, ruling.severity)
+        decision, severity = live
+        yield Decided(decision, work.event, work.signals, work.source, work.clip, severity, work.media_error,
+                      tuple(d for d, _ in shadows))
+
+    @staticmethod
+    def _decision(work: ClipWork, policy: Policy, models: dict[str, str], now: dt.datetime) -> tuple[Decision, int]:
+        ruling = decide(work.signals, policy, work.media_error, work.event.attrs)
+        return gate_decision(work.event.clip_id, ruling, policy.label, models, work.received_at, now), ruling.severity
 
 
 class ClaimCatalog:
@@ -260,19 +274,33 @@ class FaceGalleries:
         return FaceStore(engine_for(self._url)).gallery(model)
 
 
+class ParentDecisions:
+    """A picklable reader of remixes' parents' current decisions, for the lineage family."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+
+    def __call__(self, clip_ids: list[str]) -> dict[str, dict[str, Any]]:
+        if not clip_ids:
+            return {}
+        return through_outages(lambda: DecisionStore(engine_for(self._url)).get_many(clip_ids),
+                               "reading remixes' parents")
+
+
 def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
     """One handler per registered signal family, in the order the chain applies them."""
     context = HandlerContext(settings, ClaimCatalog(settings.database_url), FaceGalleries(settings.database_url),
-                             permits, max_batch_size)
+                             permits, ParentDecisions(settings.database_url), max_batch_size)
     return [manifest.handler(context) for manifest in families.registered()]
 
 
 class Moderate(beam.PTransform):
     def __init__(self, handlers: Sequence[SignalHandler], policy: Policy, roots: Sequence[Path],
-                 limits: MediaLimits, attempts_url: str | None = None):
+                 limits: MediaLimits, attempts_url: str | None = None, shadows: Sequence[Policy] = ()):
         super().__init__()
         self._handlers = handlers
         self._policy = policy
+        self._shadows = tuple(shadows)
         self._roots = roots
         self._limits = limits
         self._attempts_url = attempts_url
@@ -283,4 +311,4 @@ class Moderate(beam.PTransform):
         loaded = loaded | "BatchWindow" >> beam.WindowInto(FixedWindows(1))
         for handler in self._handlers:
             loaded = compute_signal(loaded, handler)
-        return loaded | "Decide" >> beam.ParDo(Decide(self._policy))
+        return loaded | "Decide" >> beam.ParDo(Decide(self._policy, self._shadows))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +45,10 @@ from policies.engine import Policy, judge
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
 from registry.faces import FaceStore, Sighting
+from registry.lineage import Lineage
 from registry.store import KEEP_SIGNALS_FOR, ClipRange, DecisionStore
-from usecases.policy_files import load_policy
+from usecases.lineage import cascade
+from usecases.policy_files import live_policy
 
 log = logging.getLogger("clipguard.retroscan")
 NAMESPACE = "clipguard.retroscan"
@@ -62,12 +64,22 @@ class Takedown:
 
 
 @dataclass(frozen=True)
+class Remixes:
+    """What a takedown did to the remixes below the clips it took down."""
+
+    taken_down: list[str] = field(default_factory=list)   # the same claim or person found in them
+    reviewed: list[str] = field(default_factory=list)     # not found: an analyst decides
+    hidden: int = 0          # already blocked or taken down, or an analyst's call: left as they are
+
+
+@dataclass(frozen=True)
 class RetroscanResult:
     subject: str          # the claim id, or the cameo owner's user id
     scanned: int
     taken_down: list[str]
     elapsed_s: float
     unreadable: int = 0   # clips whose media could not be read again (claims only)
+    remixes: Remixes = field(default_factory=Remixes)
 
 
 @dataclass(frozen=True)
@@ -201,21 +213,38 @@ class MatchCameo(beam.DoFn):
                                          evidence["distance"], evidence["frame"], "takedown", "retroscan"))
 
 
-class WriteTakedowns(beam.DoFn):
-    """Per bundle: each decision confirmed on Kafka inside the registry transaction that records it."""
+class TakedownWriter:
+    """Takedowns recorded for the clip, its holder and the people seen in it, each decision
+    confirmed on Kafka inside the registry transaction that records it."""
 
     def __init__(self, settings: Settings):
-        self._bootstrap = settings.kafka_bootstrap
-        self._url = settings.database_url
+        self.publish = DecisionPublisher(settings.kafka_bootstrap)
+        engine = engine_for(settings.database_url)
+        self.decisions, self._claims, self._faces = DecisionStore(engine), ClaimStore(engine), FaceStore(engine)
+
+    def write(self, batch: list[Takedown]) -> set[str]:
+        """The clips whose decision this changed (an analyst's call is never overwritten)."""
+        changed = set(self.decisions.record_retroscan([t.decision for t in batch], self.publish))
+        self._claims.record_matches([t.match for t in batch if t.match and t.match.clip_id in changed])
+        self._faces.record_sightings([t.sighting for t in batch if t.sighting and t.sighting.clip_id in changed])
+        return changed
+
+    def close(self) -> None:
+        self.publish.close()
+
+
+class WriteTakedowns(beam.DoFn):
+    """Per bundle, through a TakedownWriter."""
+
+    def __init__(self, settings: Settings):
+        self._settings = settings
         self._written = Metrics.counter(NAMESPACE, "taken_down")
 
     def setup(self) -> None:
-        self._publish = DecisionPublisher(self._bootstrap)
-        engine = engine_for(self._url)
-        self._decisions, self._claims, self._faces = DecisionStore(engine), ClaimStore(engine), FaceStore(engine)
+        self._writer = TakedownWriter(self._settings)
 
     def teardown(self) -> None:
-        self._publish.close()
+        self._writer.close()
 
     def start_bundle(self) -> None:
         self._batch: list[Takedown] = []
@@ -226,9 +255,7 @@ class WriteTakedowns(beam.DoFn):
     def finish_bundle(self) -> None:
         if not self._batch:
             return
-        changed = set(self._decisions.record_retroscan([t.decision for t in self._batch], self._publish))
-        self._claims.record_matches([t.match for t in self._batch if t.match and t.match.clip_id in changed])
-        self._faces.record_sightings([t.sighting for t in self._batch if t.sighting and t.sighting.clip_id in changed])
+        changed = self._writer.write(self._batch)
         self._written.inc(len(changed))
         log.info("retroscan took down %d clip(s) in this bundle", len(changed))
 
@@ -245,17 +272,19 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
         raise ValueError(f"claim {claim_id} is {info.status}; only an active claim is retroscanned")
     if info.action != "takedown":
         raise ValueError(f"claim {claim_id} asks for {info.action!r}; retroscan applies only takedown claims")
-    policy = load_policy(policy_path)
+    policy = live_policy(settings.database_url, policy_path)
     media = MediaAccess(settings.media_roots, settings.media) if reread_media else None
-    counters, taken = _scan(settings, "character", MatchClaim(settings.database_url, claim_id, policy, media),
-                            claim_id, runner, lambda: {m.clip_id for m in claims.matches(claim_id, None)
-                                                       if m.source == "retroscan"})
+    match = MatchClaim(settings.database_url, claim_id, policy, media)
+    counters, taken = _scan(settings, "character", match, claim_id, runner,
+                            lambda: {m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"})
+    remixes = cascade_to_remixes(settings, taken, match, "character", f"claim {claim_id} ({info.title!r})", policy)
     elapsed = time.monotonic() - started
     claims.note(claim_id, "retroscan", "retroscanned", {
         "scanned": counters.get("scanned", 0), "taken_down": counters.get("taken_down", 0),
         "media_decoded": counters.get("media_decoded", 0), "media_unreadable": counters.get("media_unreadable", 0),
         "seconds": round(elapsed, 2)})
-    return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed, counters.get("media_unreadable", 0))
+    return RetroscanResult(claim_id, counters.get("scanned", 0), taken, elapsed, counters.get("media_unreadable", 0),
+                           remixes)
 
 
 def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | None = None,
@@ -265,16 +294,18 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     engine = migrate(settings.database_url)
     faces = FaceStore(engine)
     grant = faces.grant(user_id)
-    policy = load_policy(policy_path)
-    counters, taken = _scan(settings, "faces", MatchCameo(settings.database_url, user_id, policy), f"cameo {user_id}",
-                            runner, lambda: {s.clip_id for s in faces.sightings("cameo", user_id)
-                                             if s.source == "retroscan" and s.verdict == "takedown"})
+    policy = live_policy(settings.database_url, policy_path)
+    match = MatchCameo(settings.database_url, user_id, policy)
+    counters, taken = _scan(settings, "faces", match, f"cameo {user_id}", runner,
+                            lambda: {s.clip_id for s in faces.sightings("cameo", user_id)
+                                     if s.source == "retroscan" and s.verdict == "takedown"})
+    remixes = cascade_to_remixes(settings, taken, match, "faces", f"cameo owner {user_id!r}'s consent", policy)
     elapsed = time.monotonic() - started
     faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission,
                                                       "scanned": counters.get("scanned", 0),
                                                       "taken_down": counters.get("taken_down", 0),
                                                       "seconds": round(elapsed, 2)})
-    return RetroscanResult(user_id, counters.get("scanned", 0), taken, elapsed)
+    return RetroscanResult(user_id, counters.get("scanned", 0), taken, elapsed, remixes=remixes)
 
 
 def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: Runner,
@@ -295,3 +326,30 @@ def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: 
     counters = {c.key.metric.name: c.committed for c in pipeline.result.metrics().query(
         MetricsFilter().with_namespace(NAMESPACE))["counters"]}
     return counters, sorted(taken_down() - before)
+
+
+def cascade_to_remixes(settings: Settings, roots: list[str], match: MatchClaim | MatchCameo, signal: str, cause: str,
+                       policy: Policy) -> Remixes:
+    """Every remix below the clips just taken down, re-checked from its stored features with the
+    same `match` (usecases/lineage.py): taken down where it matches, sent to review where it does
+    not. Run in this process after the scan: the remixes of a scan's takedowns are few."""
+    if not roots:
+        return Remixes()
+    engine = engine_for(settings.database_url)
+    store = DecisionStore(engine)
+    match.setup()
+
+    def check(clip_id: str) -> Takedown | None:
+        creator = (store.event(clip_id) or {}).get("creator_id", "")
+        return next(iter(match.process((clip_id, creator, store.signals(clip_id).get(signal, {})))), None)
+
+    writer = TakedownWriter(settings)
+    try:
+        below = cascade(store, Lineage(engine), roots, cause, policy.label, writer.publish, check)
+        taken = writer.write(below.found) if below.found else set()
+    finally:
+        writer.close()
+    if taken or below.reviewed:
+        log.info("below the takedowns of %s: %d remix(es) taken down, %d sent to review", cause, len(taken),
+                 len(below.reviewed))
+    return Remixes(sorted(taken), below.reviewed, below.hidden)

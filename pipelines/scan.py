@@ -22,7 +22,7 @@ from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from pipelines.runners import IN_PROCESS
 from registry.db import migrate
-from usecases.policy_files import load_policy
+from usecases.policy_files import live_policy
 from usecases.scan_files import ScanFile
 
 # Told how many files are decided so far, about once a second while the pipeline runs.
@@ -52,6 +52,7 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
     events = [ClipGenerated(clip_id=f.clip_id, creator_id=creator_id, media_uri=path.as_uri(), created_at=now,
                             prompt=prompt, cameo_ids=tuple(cameo_ids)) for f, path in zip(files, resolved, strict=True)]
     works = [ClipWork(e, started, {"path": e.media_uri}) for e in events]
+    policy = live_policy(settings.database_url, policy_path)
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "decisions.jsonl"
         out.touch()
@@ -59,7 +60,7 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
             with beam.Pipeline(options=IN_PROCESS.options(streaming=False)) as pipeline:
                 (pipeline
                  | "Clips" >> beam.Create(works)
-                 | "Moderate" >> Moderate(default_handlers(settings, max_batch_size), load_policy(policy_path),
+                 | "Moderate" >> Moderate(default_handlers(settings, max_batch_size), policy,
                                           settings.media_roots, settings.media)
                  | "Collect" >> beam.ParDo(_AppendJson(str(out))))
         decided = {d["clip_id"]: d for d in map(json.loads, out.read_text().splitlines())}

@@ -41,7 +41,13 @@ def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedC
         frames = tuple(StoredFrame(f.index, f.t, thumbnail_jpeg(f.rgb)) for f in decided.clip.frames)
     return DecidedClip(decided.decision, json.loads(decided.event.to_json()),
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features},
-                       frames, decided.severity)
+                       frames, decided.severity, decision_inputs(decided), decided.shadows)
+
+
+def decision_inputs(decided: Decided) -> dict[str, Any]:
+    """What the policy read to decide the clip, for a backtest to read again."""
+    return {"attrs": decided.event.attrs, "media_error": decided.media_error and list(decided.media_error),
+            "signals": [s.as_record() for s in decided.signals.values()]}
 
 
 def claim_matches(decision: Decision) -> list[ClaimMatch]:
@@ -71,6 +77,8 @@ def count_written(outcome: Decided | Rejected) -> None:
     decision = outcome.decision
     deciding = decision.reasons[0].signal if decision.verdict != "allow" and decision.reasons else "none"
     metrics.DECISIONS.labels(decision.verdict, deciding).inc()
+    for shadow in outcome.shadows:
+        metrics.SHADOW_DECISIONS.labels(shadow.policy_version, decision.verdict, shadow.verdict).inc()
     created = parse_timestamp(outcome.event.created_at, "created_at").timestamp()
     decided = parse_timestamp(decision.decided_at, "decided_at").timestamp()
     metrics.END_TO_END_SECONDS.observe(max(0.0, decided - created))

@@ -51,3 +51,15 @@ def owner_removal(clip_id: str, owner: str, reason: str, seen: Mapping[str, Any]
                         None, {**seen, "requested_by": owner, "previous_verdict": previous["verdict"]}),),
         policy_version=previous["policy_version"], models=previous["models"], decided_at=isoformat(now),
         latency_ms=0.0, source=Source.OWNER)
+
+
+def lineage_review(clip_id: str, parent_id: str, root_id: str, generation: int, cause: str, policy_label: str,
+                   now: dt.datetime) -> Decision:
+    """A remix of a clip just taken down, in which the same claim or person was not found: never
+    left up unseen, since what it was remixed from may still be in it in a form the check misses."""
+    detail = (f"a remix ({generation} generation{'s' if generation > 1 else ''} down) of clip {root_id!r}, taken "
+              f"down for {cause}; the same match was not found in this clip, so an analyst decides")
+    return Decision(clip_id, Verdict.REVIEW, (Reason(f"{policy_label}/lineage", "lineage", detail, None,
+                                                     {"parent_id": parent_id, "root_id": root_id,
+                                                      "generation": generation, "cause": cause}),),
+                    policy_label, {"retroscan": "lineage"}, isoformat(now), 0.0, source=Source.RETROSCAN)

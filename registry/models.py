@@ -332,3 +332,47 @@ class DecodeAttemptRow(Base):
     clip_id: Mapped[str] = mapped_column(String(128))
     attempts: Mapped[int] = mapped_column(Integer)
     last_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class DecisionInputRow(Base):
+    """What the gate decided a clip from, for every gate decision: the event's attrs, any media
+    error and each signal's findings (Signal.as_record), so a backtest re-decides without media."""
+
+    __tablename__ = "decision_inputs"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    policy: Mapped[str] = mapped_column(String(160))     # the live policy's label
+    verdict: Mapped[str] = mapped_column(String(16))     # the live policy's verdict
+    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class ShadowDecisionRow(Base):
+    """What a shadow policy decided for a clip beside the live one; never published."""
+
+    __tablename__ = "shadow_decisions"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    shadow_policy: Mapped[str] = mapped_column(String(160), primary_key=True)
+    live_policy: Mapped[str] = mapped_column(String(160))
+    live_verdict: Mapped[str] = mapped_column(String(16))
+    verdict: Mapped[str] = mapped_column(String(16))
+    decided_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class PolicyVersionRow(Base):
+    """A policy version once promoted: the live one, and those it replaced (retired)."""
+
+    __tablename__ = "policy_versions"
+    label: Mapped[str] = mapped_column(String(160), primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), index=True)    # live | retired
+    promoted_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    promoted_by: Mapped[str] = mapped_column(String(128))
+
+
+class RemixEdgeRow(Base):
+    """A clip's `remix_of` parent, as its event declared it: the lineage a takedown follows."""
+
+    __tablename__ = "remix_edges"
+    clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    parent_id: Mapped[str] = mapped_column(String(128), index=True)

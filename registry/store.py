@@ -11,13 +11,18 @@ from sqlalchemy import Engine, delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from clipguard.core.contracts import Decision
+from clipguard.core.contracts import Decision, parse_timestamp
+from clipguard.core.triage import review_severity
 from registry.models import (
     ClipRow,
     ClipSignalRow,
     DecisionHistoryRow,
+    DecisionInputRow,
     DecisionRow,
     FrameRow,
+    RemixEdgeRow,
+    ReviewItemRow,
+    ShadowDecisionRow,
 )
 from registry.review import decision_row, enqueue, record_history
 
@@ -53,6 +58,8 @@ class DecidedClip:
     features: dict[str, tuple[str, dict[str, Any]]]   # signal -> (model_version, features)
     frames: tuple[StoredFrame, ...] = ()              # thumbnails, where the settings keep them
     severity: int = 1                                 # the policy's review-queue severity, for a review
+    inputs: dict[str, Any] | None = None              # what the policy read (attrs, media error, signals)
+    shadows: tuple[Decision, ...] = ()                # what each shadow policy decided instead
 
     @property
     def creator_id(self) -> str:
@@ -66,10 +73,12 @@ class DecisionStore:
     def record(self, clips: Sequence[DecidedClip]) -> None:
         """Upsert by clip_id in one transaction. A gate replay never overwrites an analyst's call,
         adds no second gate entry to the history, and queues nothing twice."""
-        decisions, signals, events, frames = [], [], [], []
+        decisions, signals, events, frames, inputs, shadows, edges = [], [], [], [], [], [], []
         now = dt.datetime.now(dt.UTC)
         for clip in clips:
             events.append({"clip_id": clip.decision.clip_id, "creator_id": clip.creator_id, "event": clip.event})
+            if clip.event.get("remix_of"):
+                edges.append({"clip_id": clip.decision.clip_id, "parent_id": clip.event["remix_of"]})
             frames += [{"clip_id": clip.decision.clip_id, "frame_index": f.index, "t": f.t, "jpeg": f.jpeg,
                         "stored_at": now} for f in clip.frames]
             d = clip.decision
@@ -78,12 +87,25 @@ class DecisionStore:
                 signals += [{"clip_id": d.clip_id, "signal": name, "creator_id": clip.creator_id,
                              "model_version": version, "features": features, "recorded_at": now}
                             for name, (version, features) in clip.features.items()]
+            decided_at = parse_timestamp(d.decided_at, "decided_at")
+            if clip.inputs is not None:
+                inputs.append({"clip_id": d.clip_id, "decided_at": decided_at, "policy": d.policy_version,
+                               "verdict": d.verdict, "inputs": clip.inputs})
+            shadows += [{"clip_id": d.clip_id, "shadow_policy": shadow.policy_version, "live_policy": d.policy_version,
+                         "live_verdict": d.verdict, "verdict": shadow.verdict, "decided_at": decided_at,
+                         "payload": shadow.to_dict()} for shadow in clip.shadows]
         with Session(self._engine) as session, session.begin():
             _upsert(session, DecisionRow, decisions, ["clip_id"],
                     only_where=DecisionRow.source == "gate")
             _upsert(session, ClipSignalRow, signals, ["clip_id", "signal"])
             _upsert(session, ClipRow, events, ["clip_id"])
             _upsert(session, FrameRow, frames, ["clip_id", "frame_index"])
+            # A replayed clip may come twice in one batch, and one upsert cannot touch a row twice.
+            _upsert(session, DecisionInputRow, list({r["clip_id"]: r for r in inputs}.values()), ["clip_id"])
+            _upsert(session, RemixEdgeRow, list({r["clip_id"]: r for r in edges}.values()), ["clip_id"])
+            keys = ["clip_id", "shadow_policy"]
+            _upsert(session, ShadowDecisionRow, list({(r["clip_id"], r["shadow_policy"]): r for r in shadows}.values()),
+                    keys)
             first_seen = self._first_gate_decisions(session, [c.decision for c in clips])
             record_history(session, first_seen)
             severity = {c.decision.clip_id: c.severity for c in clips}
@@ -106,7 +128,8 @@ class DecisionStore:
     def record_retroscan(self, decisions: Sequence[Decision], publish: Callable[[Decision], None]) -> list[str]:
         """Record retroscan decisions over the gate's and earlier retroscans', never over an
         analyst's call; returns the clip ids changed. `publish` puts each on Kafka before the
-        commit, so a failed send records nothing."""
+        commit, so a failed send records nothing. A `review` is queued for an analyst unless the
+        clip already waits there."""
         with Session(self._engine) as session, session.begin():
             current = {r.clip_id: r for r in session.scalars(
                 select(DecisionRow).where(DecisionRow.clip_id.in_([d.clip_id for d in decisions])))}
@@ -114,6 +137,13 @@ class DecisionStore:
             _upsert(session, DecisionRow, [decision_row(d, current[d.clip_id].creator_id) for d in changed],
                     ["clip_id"])
             record_history(session, changed)
+            waiting = set(session.scalars(select(ReviewItemRow.clip_id).where(
+                ReviewItemRow.clip_id.in_([d.clip_id for d in changed]), ReviewItemRow.kind == "review",
+                ReviewItemRow.status != "done")))
+            for d in changed:
+                if d.verdict == "review" and d.clip_id not in waiting:
+                    enqueue(session, d.clip_id, "review", "; ".join(r.detail for r in d.reasons)[:512], "retroscan",
+                            review_severity([r.signal for r in d.reasons]))
             session.flush()
             for decision in changed:
                 publish(decision)
@@ -188,6 +218,16 @@ class DecisionStore:
         with Session(self._engine) as session:
             row = session.get(DecisionRow, clip_id)
             return None if row is None else row.payload
+
+    def get_many(self, clip_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The current decisions of those of `clip_ids` that have one."""
+        found: dict[str, dict[str, Any]] = {}
+        with Session(self._engine) as session:
+            for start in range(0, len(clip_ids), 500):      # SQL parameter limits
+                rows = session.execute(select(DecisionRow.clip_id, DecisionRow.payload).where(
+                    DecisionRow.clip_id.in_(clip_ids[start:start + 500])))
+                found |= dict(rows.all())
+        return found
 
     def all(self) -> list[dict[str, Any]]:
         with Session(self._engine) as session:

@@ -23,7 +23,9 @@ from registry.alerts import AlertStore
 from registry.claims import ClaimStore
 from registry.db import migrate
 from registry.faces import FaceStore
+from registry.inputs import DecisionInputs
 from registry.review import AuditLog, QueueError, ReviewQueue
+from registry.shadows import ShadowDecisions
 from registry.store import DecisionStore
 from service import api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
@@ -31,7 +33,7 @@ from service.bodies import BoundedBodies
 from service.fields import REFUSALS
 from service.headers import SecurityHeaders
 from service.metrics import HttpMetrics, exposition
-from usecases.policy_files import load_policy
+from usecases.policy_files import live_policy
 from usecases.references import configured_embedder
 
 log = logging.getLogger("clipguard.service")
@@ -45,13 +47,13 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     svc = Services(settings=settings, engine=engine, accounts=AccountStore(engine), queue=ReviewQueue(engine),
                    audit=AuditLog(engine), decisions=DecisionStore(engine), claims=ClaimStore(engine),
                    faces=FaceStore(engine), alerts=AlertStore(engine),
-                   policy=load_policy(policy_path), embedder=configured_embedder(settings),
+                   policy=live_policy(settings.database_url, policy_path), embedder=configured_embedder(settings),
                    publish=publish or DecisionPublisher(settings.kafka_bootstrap))
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threading.Thread(target=_prune_frames_until, args=(svc, stop), daemon=True, name="frame-retention").start()
+        threading.Thread(target=_apply_retention_until, args=(svc, stop), daemon=True, name="retention").start()
         yield
         stop.set()
 
@@ -114,16 +116,21 @@ def _kafka_down(_: Request, exc: Exception) -> Response:
                         status_code=503)
 
 
-def _prune_frames_until(svc: Services, stop: threading.Event) -> None:
-    """Frame thumbnails are deleted once past the retention period, checked hourly."""
+def _apply_retention_until(svc: Services, stop: threading.Event) -> None:
+    """Frame thumbnails, decision inputs and shadow decisions are deleted once past their
+    retention periods, checked hourly."""
+    inputs, shadows = DecisionInputs(svc.engine), ShadowDecisions(svc.engine)
+    kept = [("frame thumbnails", svc.settings.frame_retention_days, svc.decisions.prune_frames),
+            ("decision inputs", svc.settings.input_retention_days, inputs.prune),
+            ("shadow decisions", svc.settings.input_retention_days, shadows.prune)]
     while True:
-        cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=svc.settings.frame_retention_days)
-        try:
-            pruned = svc.decisions.prune_frames(cutoff)
-            if pruned:
-                log.info("deleted %d frame thumbnails stored before %s", pruned, cutoff.isoformat())
-        except Exception:   # the next round tries again; a retention hiccup must not stop the service
-            log.exception("frame retention failed")
+        for what, days, prune in kept:
+            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+            try:
+                pruned = prune(cutoff)
+                if pruned:
+                    log.info("deleted %d %s from before %s", pruned, what, cutoff.isoformat())
+            except Exception:   # the next round tries again; a retention hiccup must not stop the service
+                log.exception("retention of %s failed", what)
         if stop.wait(PRUNE_EVERY_S):
             return
-

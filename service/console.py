@@ -16,8 +16,11 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 from kafka.errors import KafkaError
 
+from clipguard.core.contracts import VERDICTS
 from registry.accounts import SESSION_TTL, AuthError, Principal
+from registry.lineage import Lineage
 from registry.review import ANALYST_ACTIONS, QueueError
+from registry.shadows import ShadowDecisions
 from service.auth import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
@@ -31,6 +34,7 @@ from service.auth import (
 from service.charts import bar_chart, stacked_bar_chart
 from service.evidence import evidence_view
 from service.fields import PathId, QueryIdOrEmpty
+from usecases.backtest import shadow_transitions
 from usecases.review import act_on_item
 
 router = APIRouter(include_in_schema=False)   # pages, not an API
@@ -181,7 +185,23 @@ def clip_page(request: Request, svc: Svc, who: Reader, clip_id: PathId, done: st
         raise HTTPException(404, f"no decision for clip {clip_id!r}")
     return page(request, "clip.html", who, clip_id=clip_id, decision=decision, done=done,
                 event=svc.decisions.event(clip_id) or {}, history=svc.audit.decision_history(clip_id),
-                trail=svc.audit.search(clip_id=clip_id))
+                trail=svc.audit.search(clip_id=clip_id), lineage=Lineage(svc.engine).family(clip_id))
+
+
+@router.get("/console/policy-changes", response_class=HTMLResponse)
+def policy_changes_page(request: Request, svc: Svc, who: Reader, shadow: str = "", live: str = "",
+                        candidate: str = "") -> HTMLResponse:
+    """Each shadow policy's transition matrix, and one cell's sample clips with both decisions' reasons."""
+    shadows = ShadowDecisions(svc.engine)
+    matrices = shadow_transitions(shadows)
+    chosen = next((t for t in matrices if t.candidate == shadow), None)
+    if shadow and chosen is None:
+        raise HTTPException(404, f"no shadow decisions from policy {shadow[:160]!r}")
+    samples = [] if chosen is None else [
+        {"clip_id": clip_id, "live": svc.decisions.get(clip_id), "shadow": shadows.get(clip_id, shadow)}
+        for clip_id in chosen.samples.get((live, candidate), [])]
+    return page(request, "policy_changes.html", who, matrices=matrices, verdicts=VERDICTS, shadow=shadow, live=live,
+                candidate=candidate, samples=samples)
 
 
 @router.get("/console/audit", response_class=HTMLResponse)

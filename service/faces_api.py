@@ -19,6 +19,7 @@ from clipguard.core.vocab import Permission
 from media.uploads import BadUpload
 from registry.accounts import Principal
 from registry.faces import SubjectNotFound
+from registry.lineage import Lineage
 from service.auth import Services, api_scope, services
 from service.fields import REFUSALS, BodyId, FormId, Note, PathId, Problem, Title
 from service.uploads import uploaded
@@ -145,20 +146,39 @@ def cameo_clips(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cam
     return [s.to_dict() for s in svc.faces.sightings("cameo", user)]
 
 
+@router.get("/cameos/{user}/remixes")
+def cameo_remixes(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:read")]) -> list[dict]:
+    """The remixes of clips your face was seen in, and their remixes in turn, with their current verdict."""
+    _self(who, user)
+    _known(lambda: svc.faces.cameo(user))
+    return _remixes(svc, user)
+
+
 @router.post("/cameos/{user}/clips/{clip_id}/removal", status_code=201,
              responses={429: {"model": Problem, "description": "ten requests are waiting for an analyst already"}})
 def request_removal(svc: Svc, user: PathId, clip_id: PathId,
                     body: RemovalIn, who: Annotated[Principal, api_scope("cameos:write")]) -> dict[str, Any]:
-    """Ask for a clip that shows you to be taken down; an analyst confirms the face was yours.
-    At most ten of your requests wait for an analyst at a time."""
+    """Ask for a clip that shows you, or a remix of one, to be taken down; an analyst confirms the
+    face was yours. Its own remixes still shown go to review. At most ten of your requests wait
+    for an analyst at a time."""
     _self(who, user)
     seen = next((s for s in svc.faces.sightings("cameo", user) if s.clip_id == clip_id), None)
-    if seen is None:
-        raise HTTPException(404, f"your face was not seen in a clip {clip_id!r}")
-    seen_at = {"distance": seen.distance, "frame": seen.frame}
-    decision = review.request_removal(svc.queue, clip_id, user, body.reason, seen_at, svc.publish)
+    remix = None if seen is not None else next((r for r in _remixes(svc, user) if r["clip_id"] == clip_id), None)
+    if seen is None and remix is None:
+        raise HTTPException(404, f"your face was not seen in a clip {clip_id!r}, nor in one it remixes")
+    seen_at = ({"distance": seen.distance, "frame": seen.frame} if seen is not None
+               else {"remix_of_clip_showing_you": remix["root_id"], "generation": remix["generation"]})
+    decision = review.request_removal(svc.queue, svc.decisions, Lineage(svc.engine), clip_id, user, body.reason,
+                                      seen_at, svc.publish)
     svc.faces.note(user, who.name, "removal_request", {"clip_id": clip_id, "reason": body.reason})
     return decision.to_dict()
+
+
+def _remixes(svc: Services, user: str) -> list[dict[str, Any]]:
+    remixes = list(Lineage(svc.engine).descendants({s.clip_id for s in svc.faces.sightings("cameo", user)}))
+    verdicts = svc.decisions.get_many([r.clip_id for r in remixes])
+    return [{"clip_id": r.clip_id, "parent_id": r.parent_id, "root_id": r.root_id, "generation": r.generation,
+             "verdict": verdicts[r.clip_id]["verdict"] if r.clip_id in verdicts else None} for r in remixes]
 
 
 # --- the platform's follow graph ------------------------------------------------------------------

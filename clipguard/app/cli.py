@@ -13,42 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from clipguard.app.errors import exit_now, user_errors
+from clipguard.app.policy_cli import policy
 from clipguard.core import families
 from clipguard.core.config import LOCAL_FLINK, Settings
 from clipguard.core.vocab import BrokerEngine, ClaimAction, ClipIdFrom, Permission, RunnerName, words
 
 if TYPE_CHECKING:  # Beam loads only once a pipeline runs
     from pipelines.runners import Runner
-
-# Failures a user can fix. Anything else is a bug and keeps its traceback.
-USER_ERRORS: tuple[type[BaseException], ...] = (ValueError, FileNotFoundError, RuntimeError, TimeoutError)
-
-
-def user_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn a user-fixable failure into one line on stderr and exit status 2."""
-
-    @wraps(command)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        from kafka.errors import KafkaError
-
-        try:
-            return command(*args, **kwargs)
-        except (*USER_ERRORS, KafkaError) as exc:
-            click.echo(f"clipguard: error: {exc}", err=True)
-            sys.exit(2)
-
-    return run
-
-
-def exit_now(exc: BaseException) -> None:
-    """The same one line and status as `user_errors`, without the interpreter's teardown: after a
-    Flink job is lost, Beam's worker threads are still inside gRPC's native code, and tearing the
-    interpreter down under them aborts the process (SIGABRT) instead of exiting 2."""
-    click.echo(f"clipguard: error: {exc}", err=True)
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(2)
-
 
 def quiet_logs() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -61,6 +33,9 @@ def quiet_logs() -> None:
 def cli() -> None:
     """clipguard: the moderation gate in front of an AI video feed."""
     quiet_logs()
+
+
+cli.add_command(policy)
 
 
 @cli.command()
@@ -124,15 +99,18 @@ def runner_options(streaming: bool) -> Callable[[Callable[..., Any]], Callable[.
 
 
 @cli.command(context_settings={"ignore_unknown_options": True})
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False), help="Policy YAML file.")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False),
+              help="Policy YAML file; by default the version last promoted, else the packaged one.")
+@click.option("--shadow-policy", "shadow_paths", multiple=True, type=click.Path(exists=True, dir_okay=False),
+              help="A candidate policy that decides every clip beside the live one, unpublished (repeatable).")
 @click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events (in process).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
               help="Serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 @runner_options(streaming=True)
-def gate(policy_path: str | None, idle_exit: float | None, runner: Runner, metrics_port: int,
-         beam_args: tuple[str, ...]) -> None:
+def gate(policy_path: str | None, shadow_paths: tuple[str, ...], idle_exit: float | None, runner: Runner,
+         metrics_port: int, beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
     from pipelines.metrics import serve_metrics
@@ -150,7 +128,7 @@ def gate(policy_path: str | None, idle_exit: float | None, runner: Runner, metri
     click.echo(f"gate reading {settings.kafka_bootstrap}{on}, registry {redact(settings.database_url)}{where}",
                err=True)
     try:
-        run_gate(settings, policy_path, idle_exit, runner, beam_args)
+        run_gate(settings, policy_path, idle_exit, runner, beam_args, shadow_paths=shadow_paths)
     except RuntimeError as exc:
         if not runner.on_flink:
             raise
@@ -390,6 +368,12 @@ def _print_retroscan(result: Any) -> None:
     unreadable = f", {result.unreadable} whose media could not be read again" if result.unreadable else ""
     click.echo(f"retroscan of {result.subject}: {result.scanned} stored clips scanned, {len(result.taken_down)} "
                f"taken down{unreadable} in {result.elapsed_s:.1f} s", err=True)
+    remixes = result.remixes
+    for clip_id in remixes.taken_down:
+        click.echo(clip_id)
+    if remixes.taken_down or remixes.reviewed or remixes.hidden:
+        click.echo(f"  their remixes: {len(remixes.taken_down)} taken down, {len(remixes.reviewed)} sent to review, "
+                   f"{remixes.hidden} already hidden or decided by an analyst", err=True)
 
 
 @cli.group()
@@ -617,7 +601,7 @@ def _accounts():
 
 # Each family's harness (its manifest's `bench`), then the ones across families.
 FAMILY_SUITES = {m.bench[0]: m.bench[1] for m in families.registered() if m.bench}
-OTHER_SUITES = ("index", "gate", "memory", "soak", "retroscan", "scale")
+OTHER_SUITES = ("index", "gate", "memory", "soak", "retroscan", "scale", "backtest")
 ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` runs
 
 
@@ -631,8 +615,9 @@ ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` ru
                    "RSS under a steady load. soak: the same, with the gate killed, the media root gone and "
                    "PostgreSQL restarted on the way. retroscan: a takedown claim over stored signatures, claim to "
                    "last takedown on Kafka, in process against a 2-TaskManager Flink cluster. scale: gate clips/s "
-                   "on that cluster at parallelism 1 and 2 against in process (memory, soak, retroscan and scale "
-                   "are not part of all; the last two need `make jars`).")
+                   "on that cluster at parallelism 1 and 2 against in process. backtest: a candidate policy over "
+                   "a week of stored decision inputs, against reading them alone (memory, soak, retroscan, scale "
+                   "and backtest are not part of all; retroscan and scale need `make jars`).")
 @click.option("--clips", type=int, default=6, help="gate, scale: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")
 @click.option("--soak-seconds", type=float, default=480.0, show_default=True,
@@ -643,12 +628,14 @@ ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` ru
               help="memory, soak: the gate's registry (default: a private SQLite file).")
 @click.option("--signatures", type=click.IntRange(100), default=100_000, show_default=True,
               help="retroscan: published clips' stored signatures.")
+@click.option("--decisions", type=click.IntRange(1000), default=1_000_000, show_default=True,
+              help="backtest: stored gate decisions to re-decide.")
 @click.option("--rounds", type=click.IntRange(5), default=5, show_default=True,
               help="Rounds of each timed comparison: its two sides measured in turn, A B A B ..., after a "
                    "warm-up; the ratio is reported with its min-max, inconclusive when that range spans 1.0.")
 @user_errors
 def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float | None,
-          soak_database_url: str | None, signatures: int, rounds: int) -> None:
+          soak_database_url: str | None, signatures: int, decisions: int, rounds: int) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
     from functools import partial
 
@@ -656,13 +643,15 @@ def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_ra
 
     settings = Settings.from_env()
     options = {"clips": clips, "load_events": load_events, "soak_seconds": soak_seconds, "soak_rate": soak_rate,
-               "soak_database_url": soak_database_url, "signatures": signatures, "rounds": rounds}
+               "soak_database_url": soak_database_url, "signatures": signatures, "decisions": decisions,
+               "rounds": rounds}
     for name in [*FAMILY_SUITES, *ALL_SUITES] if suite == "all" else [suite]:
         run_suite(settings, name, partial(_bench_suite, name, settings, **options))
 
 
 def _bench_suite(name: str, settings: Settings, *, clips: int, load_events: int, soak_seconds: float,
-                 soak_rate: float | None, soak_database_url: str | None, signatures: int, rounds: int) -> dict:
+                 soak_rate: float | None, soak_database_url: str | None, signatures: int, decisions: int,
+                 rounds: int) -> dict:
     if name in FAMILY_SUITES:
         return families.resolve(FAMILY_SUITES[name])(settings, rounds)
     if name == "index":
@@ -682,6 +671,10 @@ def _bench_suite(name: str, settings: Settings, *, clips: int, load_events: int,
         from bench.retroscan import run_retroscan_bench
 
         return run_retroscan_bench(settings, signatures, rounds)
+    if name == "backtest":
+        from bench.backtest import run_backtest_bench
+
+        return run_backtest_bench(settings, decisions, rounds)
     from bench.scale import run_scale_bench
 
     return run_scale_bench(settings, clips, rounds)

@@ -57,6 +57,9 @@ class Settings:
     # analyst can see them, and deleted after the retention period.
     keep_frames_for: tuple[str, ...] = ("review", "block")
     frame_retention_days: float = 30.0
+    # Every gate decision's inputs (and the shadow policies' decisions) are kept this long, for
+    # backtests of a candidate policy over the weeks before it.
+    input_retention_days: float = 90.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -78,6 +81,7 @@ class Settings:
             face_model_dir=_model_dir("CLIPGUARD_FACE_MODEL_DIR"),
             keep_frames_for=_verdicts("CLIPGUARD_KEEP_FRAMES_FOR", ("review", "block")),
             frame_retention_days=_positive("CLIPGUARD_FRAME_RETENTION_DAYS", float, 30.0),
+            input_retention_days=_positive("CLIPGUARD_INPUT_RETENTION_DAYS", float, 90.0),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -91,7 +95,8 @@ class Settings:
                 "CLIPGUARD_CLIP_MODEL_DIR": str(self.clip_model_dir or ""),
                 "CLIPGUARD_FACE_MODEL_DIR": str(self.face_model_dir or ""),
                 "CLIPGUARD_KEEP_FRAMES_FOR": ",".join(self.keep_frames_for),
-                "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days)}
+                "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days),
+                "CLIPGUARD_INPUT_RETENTION_DAYS": str(self.input_retention_days)}
 
     def ensure_home(self) -> None:
         """The home holds the registry, evidence frames and Data Docs: its owner's only."""

@@ -36,6 +36,8 @@ class HandlerContext:
     claims: Callable[[], Any]                    # the active claims' catalog, re-read as it changes
     galleries: Callable[[str], Gallery]          # enrolled faces of one embedding model
     permits: Callable[[Grant, str, str], bool]   # the consent policy: (grant, owner, creator)
+    # The current decisions of these clips (a remix's parents), by clip id; absent ones not decided.
+    decisions: Callable[[list[str]], Mapping[str, Mapping[str, Any]]] = lambda _: {}
     max_batch_size: int = 8
 
 

@@ -41,3 +41,14 @@ class Signal:
     # What retroscan needs later to re-match this clip without decoding it again.
     features: dict[str, Any] = field(default_factory=dict)
     elapsed_ms: float = 0.0
+
+    def as_record(self) -> dict[str, Any]:
+        """What a policy needs to judge this signal again, as JSON: all but features and timing."""
+        return {"name": self.name, "model": self.model, "model_version": self.model_version, "ok": self.ok,
+                "error": self.error, "findings": [[f.detail, f.score, f.evidence] for f in self.findings]}
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any]) -> Signal:
+        return cls(record["name"], record["model"], record["model_version"], record["ok"],
+                   tuple(Finding(detail, score, evidence) for detail, score, evidence in record["findings"]),
+                   record["error"])

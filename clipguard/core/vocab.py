@@ -31,6 +31,7 @@ class SignalFamily(StrEnum):
     CHARACTER = "character"
     FACES = "faces"
     EXPLICIT = "explicit"
+    LINEAGE = "lineage"
 
 
 class ReasonKind(StrEnum):
@@ -43,6 +44,7 @@ class ReasonKind(StrEnum):
     MUSIC = "music"             # a claimed recording
     PROVENANCE = "provenance"   # a missing, invalid or untrusted C2PA manifest where one is expected
     MEDIA = "media"             # the clip could not be read
+    LINEAGE = "lineage"         # a remix of a clip that is blocked or was taken down
 
 
 class ClaimAction(StrEnum):

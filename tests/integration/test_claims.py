@@ -28,6 +28,7 @@ from pipelines.moderate import ClaimCatalog
 from pipelines.retroscan import run_retroscan
 from registry.claims import ClaimStore
 from registry.db import engine_for
+from registry.review import ReviewQueue
 from registry.store import DecisionStore
 from tests.builders import decided, decision
 from tests.conftest import clipguard
@@ -192,6 +193,51 @@ def test_retroscan_takes_down_published_copies_and_spares_the_rest(settings: Set
     matches = ClaimStore(engine).matches(claim_id, "studio")
     assert {m.clip_id for m in matches} == {"copy", "reviewed-copy"}
     assert ClaimStore(engine).get(claim_id, None).history[-1]["action"] == "retroscanned"
+
+
+def test_a_takedown_cascades_through_three_generations_of_remixes(settings: Settings, bootstrap: str):
+    """parent (a copy) <- remix-1 (other art) <- remix-2 (other art) <- remix-3 (a copy), with a
+    `remix_of` cycle back to the parent, a blocked remix, and an analyst's call below it."""
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    engine = engine_for(settings.database_url)
+    store = DecisionStore(engine)
+
+    def published(clip_id: str, picture: np.ndarray, remix_of: str | None, verdict: str = "allow",
+                  source: str = "gate") -> None:
+        h = hash_frame(picture)
+        clip = decided(decision(clip_id, verdict, source=source))
+        store.record([replace(clip, event={**clip.event, "remix_of": remix_of}, features={"character": ("v", {
+            "frames": [{"index": 0, "t": 0.0, "pdq": h.pdq, "quality": h.quality, "phash": h.phash}]})})])
+
+    published("parent", image("chelsea"), remix_of="remix-2")        # a malformed chain: a cycle
+    published("remix-1", image("coffee"), "parent")
+    published("remix-2", image("astronaut"), "remix-1")
+    published("remix-3", EDITS["brightness"](image("chelsea")), "remix-2")
+    published("remix-blocked", image("rocket"), "remix-1", verdict="block")
+    published("remix-analyst", image("camera"), "remix-2", source="analyst")
+    published("unrelated", image("camera"), None)
+    claim_id = ClaimStore(engine).add("studio", "Chelsea", "takedown", CAT_REFS)
+
+    result = run_retroscan(settings, claim_id)
+    assert sorted(result.taken_down) == ["parent", "remix-3"]
+    assert (result.remixes.taken_down, result.remixes.reviewed) == ([], ["remix-1", "remix-2"])
+    assert result.remixes.hidden == 2               # the blocked remix, and the analyst's call
+    verdicts = {d["clip_id"]: (d["verdict"], d["source"]) for d in store.all()}
+    assert verdicts == {"parent": ("takedown", "retroscan"), "remix-1": ("review", "retroscan"),
+                        "remix-2": ("review", "retroscan"), "remix-3": ("takedown", "retroscan"),
+                        "remix-blocked": ("block", "gate"), "remix-analyst": ("allow", "analyst"),
+                        "unrelated": ("allow", "gate")}
+    reason = store.get("remix-2")["reasons"][0]
+    assert reason["signal"] == "lineage" and reason["evidence"] == {
+        "parent_id": "remix-1", "root_id": "parent", "generation": 2, "cause": f"claim {claim_id} ('Chelsea')"}
+    queued = {i.clip_id: i.filed_by for i in ReviewQueue(engine).items("pending")}
+    assert queued == {"remix-1": "retroscan", "remix-2": "retroscan"}
+    on_kafka = read_decisions(bootstrap, {"parent", "remix-1", "remix-2", "remix-3"}, timeout_s=30)
+    assert {c: d["verdict"] for c, d in on_kafka.items()} == {"parent": "takedown", "remix-1": "review",
+                                                             "remix-2": "review", "remix-3": "takedown"}
+    # A second pass finds the remixes already dealt with, and queues nothing twice.
+    again = run_retroscan(settings, claim_id)
+    assert again.taken_down == [] and len(ReviewQueue(engine).items("pending")) == 2
 
 
 def test_retroscan_samples_media_again_to_find_crops_the_hashes_miss(settings: Settings, bootstrap: str,

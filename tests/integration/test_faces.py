@@ -221,11 +221,11 @@ def write_png(path: Path, rgb: np.ndarray) -> Path:
 # --- revocation ---------------------------------------------------------------------------------
 
 def published(store: DecisionStore, tmp_path: Path, clip_id: str, creator: str, rgb: np.ndarray,
-              verdict: str = "allow", source: str = "gate") -> None:
+              verdict: str = "allow", source: str = "gate", remix_of: str | None = None) -> None:
     """A clip the gate decided, with the face features it would have stored."""
     signal = score(tmp_path, Gallery(), rgb, creator)
     d = replace(decision(clip_id, verdict, source=source), reasons=())
-    event = ClipGenerated(clip_id, creator, f"file:///media/{clip_id}.mp4", AT)
+    event = ClipGenerated(clip_id, creator, f"file:///media/{clip_id}.mp4", AT, remix_of=remix_of)
     store.record([DecidedClip(d, json.loads(event.to_json()), {"faces": (signal.model_version, signal.features)})])
 
 
@@ -248,6 +248,25 @@ def test_revoking_consent_takes_down_published_clips_by_others(settings: Setting
     assert on_kafka["bob-with-ana"]["reasons"][0]["signal"] == "consent"
     assert store.get("ana-herself")["verdict"] == "allow" and store.get("bob-analyst")["source"] == "analyst"
     assert faces.cameo("ana").history[-1]["action"] == "retroscanned"
+
+
+def test_revoking_consent_takes_down_the_clip_and_its_remixes(settings: Settings, tmp_path: Path, bootstrap: str):
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    engine = migrate(settings.database_url)
+    store, faces = DecisionStore(engine), FaceStore(engine)
+    faces.enroll("ana", enrolled("group-a"), "approved", ["bob", "carol"], "ana")
+    published(store, tmp_path, "bob-with-ana", "bob", face_photo("group-a"))
+    published(store, tmp_path, "carol-remix", "carol", face_photo("group-a"), remix_of="bob-with-ana")
+    published(store, tmp_path, "dave-remix", "dave", face_photo("group-c"), remix_of="carol-remix")
+
+    faces.set_permission("ana", REVOKED, [], "ana")
+    result = run_cameo_retroscan(settings, "ana")
+    assert result.taken_down == ["bob-with-ana", "carol-remix"]
+    assert result.remixes.reviewed == ["dave-remix"]      # ana's face is not in it, but its lineage is
+    on_kafka = read_decisions(bootstrap, {"bob-with-ana", "carol-remix", "dave-remix"}, timeout_s=30)
+    assert {c: d["verdict"] for c, d in on_kafka.items()} == {"bob-with-ana": "takedown", "carol-remix": "takedown",
+                                                             "dave-remix": "review"}
+    assert on_kafka["dave-remix"]["reasons"][0]["evidence"]["root_id"] == "carol-remix"
 
 
 # --- the owner's REST door ----------------------------------------------------------------------
@@ -273,10 +292,19 @@ def test_a_cameo_owner_manages_only_their_own_cameo(settings: Settings, tmp_path
                              files={"photo": ("gh.png", photo_file("grace-hopper").data, "image/png")})
         assert figure.status_code == 201 and figure.json()["photos"] == 1
 
-        # The gate saw ana in a clip by mallory; she asks for its removal.
-        DecisionStore(svc.engine).record([DecidedClip(replace(decision("m1", "allow"), reasons=()), json.loads(
-            ClipGenerated("m1", "mallory", "file:///media/m1.mp4", AT).to_json()), {})])
+        # The gate saw ana in a clip by mallory, which eve remixed, and zed remixed eve's remix.
+        def gated(clip_id: str, creator: str, remix_of: str | None = None) -> None:
+            DecisionStore(svc.engine).record([DecidedClip(replace(decision(clip_id, "allow"), reasons=()), json.loads(
+                ClipGenerated(clip_id, creator, f"file:///media/{clip_id}.mp4", AT, remix_of=remix_of).to_json()), {})])
+
+        gated("m1", "mallory")
+        gated("e1", "eve", remix_of="m1")
+        gated("z1", "zed", remix_of="e1")
         svc.faces.record_sightings([Sighting("m1", "cameo", "ana", "mallory", 0.31, 4, "allow", "gate")])
+        remixes = client.get("/v1/cameos/ana/remixes", headers=tokens["ana"]).json()
+        assert [(r["clip_id"], r["generation"], r["verdict"]) for r in remixes] == [("e1", 1, "allow"),
+                                                                                  ("z1", 2, "allow")]
+        assert client.get("/v1/cameos/ana/remixes", headers=tokens["bob"]).status_code == 403
         assert [c["clip_id"] for c in client.get("/v1/cameos/ana/clips", headers=tokens["ana"]).json()] == ["m1"]
         assert client.post("/v1/cameos/ana/clips/other/removal", headers=tokens["ana"],
                            json={"reason": "not me"}).status_code == 404
@@ -284,8 +312,16 @@ def test_a_cameo_owner_manages_only_their_own_cameo(settings: Settings, tmp_path
                               json={"reason": "I never agreed to this"})
         assert removal.status_code == 201, removal.text
         assert removal.json()["verdict"] == "takedown" and removal.json()["source"] == "owner"
-        assert published_decisions[-1].clip_id == "m1"
-        assert [i.kind for i in svc.queue.items("pending")] == ["removal_request"]
+        # Its remixes still shown went to review, published before they were recorded.
+        assert {d.clip_id: d.verdict for d in published_decisions} == {"m1": "takedown", "e1": "review",
+                                                                      "z1": "review"}
+        assert sorted((i.kind, i.clip_id) for i in svc.queue.items("pending")) == [
+            ("removal_request", "m1"), ("review", "e1"), ("review", "z1")]
+        # A remix does not show her face as far as the gate knows, yet she may ask for its removal too.
+        remix_removal = client.post("/v1/cameos/ana/clips/z1/removal", headers=tokens["ana"],
+                                    json={"reason": "a remix of a clip of me"})
+        assert remix_removal.status_code == 201 and remix_removal.json()["verdict"] == "takedown"
+        assert remix_removal.json()["reasons"][0]["evidence"]["remix_of_clip_showing_you"] == "m1"
 
 
 # --- the production backend on stand-in weights -------------------------------------------------

@@ -12,12 +12,21 @@ from apache_beam.testing.util import assert_that, equal_to
 from classifiers.character.handler import CharacterHandler, hash_frame
 from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
+from classifiers.lineage.handler import LineageHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
 from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
-from pipelines.moderate import ClaimCatalog, ClipWork, Decided, FaceGalleries, Moderate, default_handlers
+from pipelines.moderate import (
+    ClaimCatalog,
+    ClipWork,
+    Decided,
+    FaceGalleries,
+    Moderate,
+    ParentDecisions,
+    default_handlers,
+)
 from pipelines.runners import FN_API_RUNNER
 from policies.consent import permits
 from registry.claims import ClaimStore, NewReference
@@ -89,7 +98,8 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     uri = (clips_dir / "coffee-pan.mp4").as_uri()
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
-                FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler()]
+                FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler(),
+                LineageHandler(ParentDecisions(settings.database_url))]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)

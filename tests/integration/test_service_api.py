@@ -48,6 +48,7 @@ API_ROUTES = [
     ("DELETE", "/v1/cameos/cameo_owner", None, "cameos:write"),
     ("PUT", "/v1/cameos/cameo_owner/permission", {"permission": "only_me"}, "cameos:write"),
     ("GET", "/v1/cameos/cameo_owner/clips", None, "cameos:read"),
+    ("GET", "/v1/cameos/cameo_owner/remixes", None, "cameos:read"),
     ("POST", "/v1/cameos/cameo_owner/clips/queued/removal", {"reason": "that is me"}, "cameos:write"),
     ("PUT", "/v1/mutuals/alice", {"mutuals": ["bob"]}, "mutuals:write"),
 ]

@@ -196,7 +196,8 @@ def test_the_queue_orders_by_the_reasons_that_set_the_review(stores):
     alias = Signal("character", "pdq+phash+orb+alias", "v", ok=True, findings=(Finding("alias", None, {
         "claim_id": "c1", "title": "Chelsea", "action": "block", "method": "alias", "alias": "chelsea",
         "lang": "en", "words": "chelsea"}),))
-    quiet = {"character": replace(alias, findings=()), "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True)}
+    quiet = {"character": replace(alias, findings=()), "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True),
+             "lineage": Signal("lineage", "registry", "1", ok=True)}
     cases = {
         "faces-failed": {**quiet, "faces": Signal("faces", "dlib-resnet-v1", "v", ok=False, error="boom"),
                          "explicit": calm},
