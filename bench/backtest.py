@@ -1,10 +1,11 @@
 """`clipguard bench --suite backtest`: a candidate policy over a week of stored decision inputs.
 
 1. Stores N gate decisions' inputs (default 1,000,000) in a private SQLite registry, spread over
-   seven days, as the gate writes them (registry/store.py): every clip has its three signals,
-   built from each family's manifest example. Most clips are clean (an explicit score under the
-   review bar, no character or face finding); 1 in 20 carries a face finding, 1 in 50 a character
-   finding, and explicit scores run 0-1 so that every verdict occurs. Built once and cached.
+   seven days, as the gate writes them (registry/store.py): every clip has a signal from each
+   registered family, built from its manifest example. Most clips are clean (an explicit score
+   under the review bar, no other finding); 1 in 20 carries a face finding, 1 in 50 a character
+   finding, 1 in 100 a lineage finding, and explicit scores run 0-1 so that every verdict occurs.
+   Built once per policy version and cached.
 2. In turn, round after round (bench/compare.py): reading every stored row (the floor: the
    database and the JSON decoding), then the backtest itself (`usecases.backtest`, what
    `clipguard policy backtest` runs), under the packaged policy with a lower explicit review bar.
@@ -41,7 +42,7 @@ from usecases.policy_files import load_policy
 TARGET_S = 60.0
 WEEK = dt.timedelta(days=7)
 START = dt.datetime(2026, 11, 1, tzinfo=dt.UTC)
-FACES_EVERY, CHARACTER_EVERY = 20, 50
+FACES_EVERY, CHARACTER_EVERY, LINEAGE_EVERY = 20, 50, 100
 WRITE_BATCH = 20_000
 Result = TypeVar("Result")
 
@@ -90,13 +91,17 @@ def print_results(decisions: int, workers: int, rate: Comparison, seconds_s: lis
     median = seconds_s[len(seconds_s) // 2]
     click.echo(f"  {decisions:,} decisions backtested in {median:.1f} s median ({seconds_s[0]:.1f}-{seconds_s[-1]:.1f})"
                f"; target <= {TARGET_S:.0f} s in every round: {'met' if seconds_s[-1] <= TARGET_S else 'NOT met'}")
-    click.echo(f"  candidate vs live: {transitions['changed']:,} of {transitions['clips']:,} change verdict, "
-               f"+{transitions['queue']['reviews_added']:,} -{transitions['queue']['reviews_removed']:,} reviews")
+    live: dict[str, int] = {}
+    for cell in transitions["matrix"]:
+        live[cell["live"]] = live.get(cell["live"], 0) + cell["count"]
+    click.echo(f"  live verdicts: {', '.join(f'{v} {n:,}' for v, n in live.items())}; candidate vs live: "
+               f"{transitions['changed']:,} change verdict, +{transitions['queue']['reviews_added']:,} "
+               f"-{transitions['queue']['reviews_removed']:,} reviews")
 
 
 def cached_registry(work: Path, live: Policy, decisions: int) -> Engine:
     """The registry of `decisions` stored inputs, built on first use and kept for the next run."""
-    database = work / f"inputs-{decisions}.db"
+    database = work / f"inputs-{decisions}-{live.label}.db"     # a new policy version: new families, maybe
     engine = migrate(f"sqlite:///{database}")
     with engine.connect() as connection:
         stored = connection.execute(select(func.count()).select_from(DecisionInputRow)).scalar()
@@ -123,9 +128,11 @@ def stored_row(i: int, at: dt.datetime, live: Policy, examples: dict[str, Signal
     evidence = {**examples["explicit"].findings[0].evidence, "score_max": score,
                 "score_topk_mean": round(score * 0.8, 4)}
     explicit = replace(examples["explicit"], findings=(Finding(f"explicit score {score:.3f}", score, evidence),))
-    signals = {"explicit": explicit,
-               "character": examples["character"] if i % CHARACTER_EVERY == 0 else _clean(examples["character"]),
-               "faces": examples["faces"] if i % FACES_EVERY == 0 else _clean(examples["faces"])}
+    with_findings = {"character": i % CHARACTER_EVERY == 0, "faces": i % FACES_EVERY == 0,
+                     "lineage": i % LINEAGE_EVERY == 0}
+    # Every registered family, as the gate stores them: clean unless this clip carries a finding.
+    signals = {name: example if with_findings.get(name) else _clean(example) for name, example in examples.items()}
+    signals["explicit"] = explicit
     verdict = decide(signals, live).verdict
     return {"clip_id": f"bench-{i:08d}", "decided_at": at, "policy": live.label, "verdict": verdict,
             "inputs": {"attrs": {}, "media_error": None, "signals": [s.as_record() for s in signals.values()]}}
