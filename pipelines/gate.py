@@ -25,10 +25,12 @@ from pipelines.beam_fixes import fold_bundle_metrics_eagerly
 from pipelines.kafka_io import KafkaRecord, ReadFromKafkaPartitions
 from pipelines.moderate import ClipWork, Moderate, default_handlers
 from pipelines.runners import IN_PROCESS, Runner, read_kafka_xlang
+from pipelines.signed_copies import SignDecisions
 from pipelines.sinks import WriteOutcomes
 from policies.engine import Policy
 from registry.db import migrate
 from usecases.policy_files import live_policy, shadow_policies
+from usecases.signing import signing_key
 
 
 class Parse(beam.DoFn):
@@ -74,11 +76,14 @@ class Gate(beam.PTransform):
 
 def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: float | None = None,
              runner: Runner = IN_PROCESS, beam_args: Sequence[str] = (), max_batch_size: int = 8,
-             shadow_paths: Sequence[str] = ()) -> PipelineResult:
+             shadow_paths: Sequence[str] = (), sign_decisions: bool = False) -> PipelineResult:
     """Run until stopped (or, in process with `idle_exit_s`, until no event arrived for that long).
-    Each shadow policy decides every clip beside the live one; only the live decision is published."""
+    Each shadow policy decides every clip beside the live one; only the live decision is published.
+    `sign_decisions`: each allowed clip's decision is also signed into a C2PA copy of it."""
     if idle_exit_s is not None and runner.on_flink:
         raise ValueError("--idle-exit is for the in-process gate; a Flink job runs until it is cancelled")
+    if sign_decisions:
+        signing_key(settings)          # a missing or unreadable key stops the gate here, not in a worker
     migrate(settings.database_url)
     fold_bundle_metrics_eagerly()      # or the runner's memory grows with every bundle, forever
     policy = live_policy(settings.database_url, policy_path)
@@ -88,10 +93,13 @@ def run_gate(settings: Settings, policy_path: str | None = None, idle_exit_s: fl
               if native else read_kafka_xlang(settings.kafka_bootstrap))
     with runner.watched():
         with beam.Pipeline(options=runner.options(beam_args, streaming=True)) as pipeline:
-            (pipeline
-             | "Read" >> source
-             | "Gate" >> Gate(settings, policy, default_handlers(settings, max_batch_size), shadows)
-             | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url, GATE_GROUP,
-                                                   commit_offsets=native,
-                                                   keep_frames_for=settings.keep_frames_for)))
+            handlers = default_handlers(settings, max_batch_size, (policy, *shadows))
+            written = (pipeline
+                       | "Read" >> source
+                       | "Gate" >> Gate(settings, policy, handlers, shadows)
+                       | "Write" >> beam.ParDo(WriteOutcomes(settings.kafka_bootstrap, settings.database_url,
+                                                             GATE_GROUP, commit_offsets=native,
+                                                             keep_frames_for=settings.keep_frames_for)))
+            if sign_decisions:
+                written | "Sign" >> beam.ParDo(SignDecisions(settings))
     return pipeline.result

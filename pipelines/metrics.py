@@ -19,6 +19,8 @@ DECISIONS = Counter("clipguard_gate_decisions", "Decisions written, by verdict a
 SHADOW_DECISIONS = Counter("clipguard_gate_shadow_decisions",
                            "Shadow policies' decisions, by transition from the live verdict",
                            ["shadow", "live_verdict", "shadow_verdict"])
+SIGNED = Counter("clipguard_gate_signed", "Decisions signed into a C2PA copy of the clip, by outcome",
+                 ["outcome"])
 DEAD_LETTERS = Counter("clipguard_gate_dead_letters", "Events dead-lettered, by error code", ["code"])
 STAGE_SECONDS = Histogram("clipguard_gate_stage_seconds", "Per-clip time in each stage", ["stage"],
                           buckets=STAGE_BUCKETS)

@@ -287,10 +287,14 @@ class ParentDecisions:
                                "reading remixes' parents")
 
 
-def default_handlers(settings: Settings, max_batch_size: int = 8) -> list[SignalHandler]:
-    """One handler per registered signal family, in the order the chain applies them."""
+def default_handlers(settings: Settings, max_batch_size: int = 8,
+                     policies: Sequence[Policy] = ()) -> list[SignalHandler]:
+    """One handler per registered signal family, in the order the chain applies them; `policies`
+    are those that will judge the signals (the live one and its shadows)."""
+    sections = {name: tuple(p.signals[name] for p in policies if name in p.signals)
+                for name in {name for p in policies for name in p.signals}}
     context = HandlerContext(settings, ClaimCatalog(settings.database_url), FaceGalleries(settings.database_url),
-                             permits, ParentDecisions(settings.database_url), max_batch_size)
+                             permits, ParentDecisions(settings.database_url), max_batch_size, sections)
     return [manifest.handler(context) for manifest in families.registered()]
 
 

@@ -10,10 +10,11 @@ import json
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import apache_beam as beam
 
@@ -41,16 +42,17 @@ class _AppendJson(beam.DoFn):
 
 def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt: str | None = None,
          cameo_ids: Sequence[str] = (), policy_path: str | None = None, progress: Progress | None = None,
-         max_batch_size: int = 8) -> list[dict]:
-    """Moderate `files` synchronously, as clips `creator_id` generated; returns their decision
-    dicts in the order of `files`, each with its file's `source_path`."""
+         max_batch_size: int = 8, attrs: Mapping[str, Any] | None = None) -> list[dict]:
+    """Moderate `files` synchronously, as clips `creator_id` generated with the event `attrs`;
+    returns their decision dicts in the order of `files`, each with its file's `source_path`."""
     migrate(settings.database_url)
     # Paths named on the command line are the user's own: their folders are the roots here.
     resolved = [f.path.resolve() for f in files]
     settings = replace(settings, media_roots=tuple(sorted({path.parent for path in resolved})))
     now, started = isoformat(utcnow()), time.time()
     events = [ClipGenerated(clip_id=f.clip_id, creator_id=creator_id, media_uri=path.as_uri(), created_at=now,
-                            prompt=prompt, cameo_ids=tuple(cameo_ids)) for f, path in zip(files, resolved, strict=True)]
+                            prompt=prompt, cameo_ids=tuple(cameo_ids), attrs=dict(attrs or {}))
+              for f, path in zip(files, resolved, strict=True)]
     works = [ClipWork(e, started, {"path": e.media_uri}) for e in events]
     policy = live_policy(settings.database_url, policy_path)
     with tempfile.TemporaryDirectory() as tmp:
@@ -60,7 +62,7 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
             with beam.Pipeline(options=IN_PROCESS.options(streaming=False)) as pipeline:
                 (pipeline
                  | "Clips" >> beam.Create(works)
-                 | "Moderate" >> Moderate(default_handlers(settings, max_batch_size), policy,
+                 | "Moderate" >> Moderate(default_handlers(settings, max_batch_size, (policy,)), policy,
                                           settings.media_roots, settings.media)
                  | "Collect" >> beam.ParDo(_AppendJson(str(out))))
         decided = {d["clip_id"]: d for d in map(json.loads, out.read_text().splitlines())}

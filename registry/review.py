@@ -370,8 +370,9 @@ class AuditLog:
             yield from session.scalars(query)
 
     def decision_history(self, clip_id: str) -> list[dict[str, Any]]:
-        """Every decision on the clip, oldest first."""
-        query = select(DecisionHistoryRow.payload).where(DecisionHistoryRow.clip_id == clip_id).order_by(
-            DecisionHistoryRow.entry_id)
+        """Every decision on the clip, oldest first, each with its history `entry_id` (what
+        `clipguard sign --decision` names)."""
+        query = select(DecisionHistoryRow.entry_id, DecisionHistoryRow.payload).where(
+            DecisionHistoryRow.clip_id == clip_id).order_by(DecisionHistoryRow.entry_id)
         with Session(self._engine) as session:
-            return list(session.scalars(query))
+            return [{**payload, "entry_id": entry_id} for entry_id, payload in session.execute(query)]

@@ -15,6 +15,7 @@ import click
 
 from clipguard.app.errors import exit_now, user_errors
 from clipguard.app.policy_cli import policy
+from clipguard.app.provenance_cli import sign, verify
 from clipguard.core import families
 from clipguard.core.config import LOCAL_FLINK, Settings
 from clipguard.core.vocab import BrokerEngine, ClaimAction, ClipIdFrom, Permission, RunnerName, words
@@ -36,6 +37,8 @@ def cli() -> None:
 
 
 cli.add_command(policy)
+cli.add_command(sign)
+cli.add_command(verify)
 
 
 @cli.command()
@@ -106,11 +109,13 @@ def runner_options(streaming: bool) -> Callable[[Callable[..., Any]], Callable[.
 @click.option("--idle-exit", type=float, default=None, help="Stop after this many seconds without events (in process).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=9464, show_default=True,
               help="Serve Prometheus /metrics on 127.0.0.1 at this port; 0 turns it off.")
+@click.option("--sign-decisions", is_flag=True,
+              help="Sign each allowed clip's decision into a C2PA copy under CLIPGUARD_SIGNED_ROOT.")
 @click.argument("beam_args", nargs=-1, type=click.UNPROCESSED)
 @user_errors
 @runner_options(streaming=True)
 def gate(policy_path: str | None, shadow_paths: tuple[str, ...], idle_exit: float | None, runner: Runner,
-         metrics_port: int, beam_args: tuple[str, ...]) -> None:
+         metrics_port: int, sign_decisions: bool, beam_args: tuple[str, ...]) -> None:
     """Run the streaming gate: clips.generated -> moderation.decisions. Extra args go to Beam."""
     from pipelines.gate import run_gate
     from pipelines.metrics import serve_metrics
@@ -128,7 +133,8 @@ def gate(policy_path: str | None, shadow_paths: tuple[str, ...], idle_exit: floa
     click.echo(f"gate reading {settings.kafka_bootstrap}{on}, registry {redact(settings.database_url)}{where}",
                err=True)
     try:
-        run_gate(settings, policy_path, idle_exit, runner, beam_args, shadow_paths=shadow_paths)
+        run_gate(settings, policy_path, idle_exit, runner, beam_args, shadow_paths=shadow_paths,
+                 sign_decisions=sign_decisions)
     except RuntimeError as exc:
         if not runner.on_flink:
             raise
@@ -140,6 +146,8 @@ def gate(policy_path: str | None, shadow_paths: tuple[str, ...], idle_exit: floa
 @click.option("--creator", required=True, help="creator_id the clips are scanned as.")
 @click.option("--prompt", default=None)
 @click.option("--cameo", "cameos", multiple=True, help="A declared cameo id; repeatable.")
+@click.option("--attr", "attrs", multiple=True, metavar="KEY=VALUE",
+              help="An event attr every file is scanned with (audience=teen, generator=NAME); repeatable.")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--recursive", "-r", is_flag=True, help="Take the videos in folders below a folder too.")
 @click.option("--clip-id-from", "id_from", type=click.Choice(words(ClipIdFrom)), default=ClipIdFrom.NAME.value,
@@ -147,7 +155,7 @@ def gate(policy_path: str | None, shadow_paths: tuple[str, ...], idle_exit: floa
                                       "change); hash: the SHA-256 of the file's content.")
 @click.option("--json", "as_json", is_flag=True, help="One result JSON per line.")
 @user_errors
-def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple[str, ...],
+def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple[str, ...], attrs: tuple[str, ...],
          policy_path: str | None, recursive: bool, id_from: str, as_json: bool) -> None:
     """Moderate local files with the gate's transforms, without Kafka.
 
@@ -160,6 +168,7 @@ def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple
     from usecases.scan_files import Refused, ScanFile, scan_files
 
     check_id(creator, "--creator")
+    event_attrs = _attrs(attrs)
     settings = Settings.from_env()
     results = scan_files(_with_stdin(paths), ClipIdFrom(id_from), recursive, settings.media)
     files = [r for r in results if isinstance(r, ScanFile)]
@@ -175,7 +184,8 @@ def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple
 
     settings.ensure_home()
     decided = iter(run_scan(settings, files, creator, prompt, cameos, policy_path,
-                            progress if as_json or not sys.stdout.isatty() else None) if files else ())
+                            progress if as_json or not sys.stdout.isatty() else None, attrs=event_attrs)
+                   if files else ())
     for result in results:
         if isinstance(result, Refused):
             click.echo(json.dumps(result.to_dict(), sort_keys=True) if as_json else
@@ -185,6 +195,16 @@ def scan(paths: tuple[str, ...], creator: str, prompt: str | None, cameos: tuple
             click.echo(json.dumps(decision, sort_keys=True) if as_json else
                        f"{decision['clip_id']}\t{decision['verdict']}\t{decision['source_path']}\t{summary(decision)}")
     sys.exit(1 if refused else 0)
+
+
+def _attrs(pairs: tuple[str, ...]) -> dict[str, str]:
+    attrs = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"--attr {pair!r} must be KEY=VALUE")
+        attrs[key] = value
+    return attrs
 
 
 def _with_stdin(paths: tuple[str, ...]) -> list[str]:

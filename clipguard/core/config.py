@@ -60,6 +60,13 @@ class Settings:
     # Every gate decision's inputs (and the shadow policies' decisions) are kept this long, for
     # backtests of a candidate policy over the weeks before it.
     input_retention_days: float = 90.0
+    # The operator's C2PA signing key and its certificate chain (PEM files), for signed decisions
+    # (docs/provenance.md); None: nothing is signed. Copies signed with them go under
+    # `signed_root`. A timestamp authority is asked only when its URL is set.
+    signing_key: Path | None = None
+    signing_certs: Path | None = None
+    signing_tsa_url: str | None = None
+    signed_root: Path | None = None
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -82,6 +89,10 @@ class Settings:
             keep_frames_for=_verdicts("CLIPGUARD_KEEP_FRAMES_FOR", ("review", "block")),
             frame_retention_days=_positive("CLIPGUARD_FRAME_RETENTION_DAYS", float, 30.0),
             input_retention_days=_positive("CLIPGUARD_INPUT_RETENTION_DAYS", float, 90.0),
+            signing_key=_file("CLIPGUARD_SIGNING_KEY"),
+            signing_certs=_file("CLIPGUARD_SIGNING_CERTS"),
+            signing_tsa_url=os.environ.get("CLIPGUARD_SIGNING_TSA_URL") or None,
+            signed_root=_path("CLIPGUARD_SIGNED_ROOT"),
         )
 
     def to_env(self) -> dict[str, str]:
@@ -96,7 +107,16 @@ class Settings:
                 "CLIPGUARD_FACE_MODEL_DIR": str(self.face_model_dir or ""),
                 "CLIPGUARD_KEEP_FRAMES_FOR": ",".join(self.keep_frames_for),
                 "CLIPGUARD_FRAME_RETENTION_DAYS": str(self.frame_retention_days),
-                "CLIPGUARD_INPUT_RETENTION_DAYS": str(self.input_retention_days)}
+                "CLIPGUARD_INPUT_RETENTION_DAYS": str(self.input_retention_days),
+                "CLIPGUARD_SIGNING_KEY": str(self.signing_key or ""),
+                "CLIPGUARD_SIGNING_CERTS": str(self.signing_certs or ""),
+                "CLIPGUARD_SIGNING_TSA_URL": self.signing_tsa_url or "",
+                "CLIPGUARD_SIGNED_ROOT": str(self.signed_root or "")}
+
+    @property
+    def signed_folder(self) -> Path:
+        """Where signed copies of clips go: the configured root, else the home's signed/."""
+        return self.signed_root or self.home / "signed"
 
     def ensure_home(self) -> None:
         """The home holds the registry, evidence frames and Data Docs: its owner's only."""
@@ -111,6 +131,18 @@ def _model_dir(name: str) -> Path | None:
     if not Path(raw).is_dir():
         raise ValueError(f"{name}={raw} is not a directory of model weights")
     return Path(raw).absolute()
+
+
+def _path(name: str) -> Path | None:
+    raw = os.environ.get(name)
+    return Path(raw).absolute() if raw else None
+
+
+def _file(name: str) -> Path | None:
+    path = _path(name)
+    if path is not None and not path.is_file():
+        raise ValueError(f"{name}={path} is not a file")
+    return path
 
 
 def _positive(name: str, kind: type, default: float) -> float:

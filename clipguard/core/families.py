@@ -39,6 +39,9 @@ class HandlerContext:
     # The current decisions of these clips (a remix's parents), by clip id; absent ones not decided.
     decisions: Callable[[list[str]], Mapping[str, Mapping[str, Any]]] = lambda _: {}
     max_batch_size: int = 8
+    # Each family's sections in the live policy and every shadow, for a family whose measurement
+    # depends on what a policy names (provenance verifies signers against the anchors they trust).
+    policy_sections: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
 
 
 class Handler(Protocol):

@@ -4,6 +4,7 @@ the classifiers score it, the pipelines carry it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -31,3 +32,6 @@ class SampledClip:
     width: int
     height: int
     decoded_frames: int     # how many frames were actually decoded (fewer with reference_frames_only)
+    # The file the frames came from, inside the media roots: for the families that read the file
+    # itself (provenance reads its C2PA manifest). None for frames made in memory.
+    path: Path | None = None

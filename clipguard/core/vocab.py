@@ -32,6 +32,7 @@ class SignalFamily(StrEnum):
     FACES = "faces"
     EXPLICIT = "explicit"
     LINEAGE = "lineage"
+    PROVENANCE = "provenance"
 
 
 class ReasonKind(StrEnum):

@@ -32,7 +32,8 @@ def signals(score: float) -> dict[str, Signal]:
     return {"explicit": explicit(score),
             "character": Signal("character", "pdq+phash+orb+alias", "v", ok=True),
             "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True),
-            "lineage": Signal("lineage", "registry", "1", ok=True)}
+            "lineage": Signal("lineage", "registry", "1", ok=True),
+            "provenance": Signal("provenance", "c2pa", "v", ok=True)}
 
 
 def stricter(review: float, version: str = "shadow-1"):

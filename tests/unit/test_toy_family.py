@@ -36,8 +36,8 @@ def test_a_toy_family_decides_clips_end_to_end(registered, tmp_path: Path):
     bright = write_frames(media / "bright.mp4", [np.full((360, 640, 3), 200, np.uint8)] * 48)
     policy = tmp_path / "policy.yaml"
     policy.write_text(resources.files("policies").joinpath("default.yaml").read_text()
-                      .replace("required_signals: [character, faces, explicit, lineage]",
-                               "required_signals: [character, faces, explicit, lineage, darkness]")
+                      .replace("required_signals: [character, faces, explicit, lineage, provenance]",
+                               "required_signals: [character, faces, explicit, lineage, provenance, darkness]")
                       + "\n  darkness: {review_below: 0.05}\n")
     settings = Settings(home=tmp_path / "home", database_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
                         kafka_bootstrap="127.0.0.1:1", media_roots=(media,))
