@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ _CURVES = {"secp256r1": "es256", "secp384r1": "es384", "secp521r1": "es512"}
 
 @dataclass(frozen=True)
 class SigningKey:
-    key_pem: bytes
+    key_pem: bytes = field(repr=False)    # a secret: never in a log line or a traceback's locals
     chain_pem: bytes          # the signing certificate first, then its issuers
     alg: str                  # a C2paSigningAlg name, lower case: es256, ps256, ed25519, ...
     tsa_url: str | None = None

@@ -636,7 +636,8 @@ ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` ru
                    "PostgreSQL restarted on the way. retroscan: a takedown claim over stored signatures, claim to "
                    "last takedown on Kafka, in process against a 2-TaskManager Flink cluster. scale: gate clips/s "
                    "on that cluster at parallelism 1 and 2 against in process. backtest: a candidate policy over "
-                   "a week of stored decision inputs, against reading them alone (memory, soak, retroscan, scale "
+                   "a week of stored decision inputs, against reading them alone. provenance: reading C2PA "
+                   "manifests and signing decisions, per clip, against decoding it (memory, soak, retroscan, scale "
                    "and backtest are not part of all; retroscan and scale need `make jars`).")
 @click.option("--clips", type=int, default=6, help="gate, scale: how many 10 s 720p clips to generate.")
 @click.option("--load-events", type=int, default=24, help="gate: events sent in the steady-load latency run.")

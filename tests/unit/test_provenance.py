@@ -9,6 +9,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from classifiers.provenance.rule import check_provenance_policy, provenance_rule
+from classifiers.provenance.signing import algorithm_of
 from classifiers.provenance.trust import certificates, fingerprint
 from clipguard.core.signals import Finding, Signal
 from fixtures.provenance import Authority
@@ -89,3 +90,14 @@ def test_an_untrusted_manifest_naming_a_parent_proves_nothing_either_way():
 def test_a_broken_section_is_refused_with_what_is_wrong(broken: dict):
     with pytest.raises(ValueError, match="provenance"):
         check_provenance_policy({**SECTION, **broken})
+
+
+def test_a_signing_keys_secret_never_shows_in_its_repr():
+    key = GENERATOR.issue("generator")
+    assert b"PRIVATE KEY" in key.key_pem and "PRIVATE KEY" not in repr(key)
+    assert key.alg == algorithm_of(key.key_pem) == "es256"
+
+
+def test_a_key_c2pa_cannot_sign_with_is_refused_by_name():
+    with pytest.raises(ValueError, match="not an unencrypted PEM private key"):
+        algorithm_of(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
