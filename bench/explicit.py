@@ -7,7 +7,9 @@ side is measured here, on benign sets built from images that installed packages 
   - `skin`: tight crops of the astronaut's face and neck at several scales, the most skin-heavy
     benign content available offline (no beach scene ships in any installed package);
   - `portraits`: the 100 face images of scikit-image's bundled LFW subset;
-  - `clips`: every sampled frame of the demo fixture clips, scored per clip like the gate does.
+  - `clips`: every sampled frame of the demo fixture clips, scored per clip like the gate does;
+  - `cartoon_clips`: feed-like clips (fixtures/feed.py) composed from the shared calibration
+    set's benign cartoon frames, decoded and scored per clip like the gate does.
 The true-positive side rests on the model's published behaviour (see the README).
 
 Speed. Frames/s at batch 8 and 32 against batch 1, interleaved over several rounds (bench/compare.py).
@@ -28,10 +30,12 @@ from bench.results import say
 from classifiers.explicit.handler import TOP_K, FrameScorer, OpenNsfwOnnx
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import IMAGES, image, portraits, write_demo_clips
+from fixtures.feed import calibration_cartoons, feed_specs, write_feed_clip
 from media.sampling import sample_frames
 from usecases.policy_files import load_policy
 
 BATCHES = (1, 8, 32)
+FEED_CLIPS = 200
 
 
 def grid_crops(img: np.ndarray) -> list[np.ndarray]:
@@ -72,6 +76,20 @@ def clip_scores(scorer: FrameScorer, limits: MediaLimits) -> list[tuple[float, f
         return out
 
 
+def feed_clip_scores(scorer: FrameScorer, limits: MediaLimits, count: int = FEED_CLIPS) -> list[np.ndarray]:
+    """Every sampled frame's score, one array a clip, of `count` feed-like clips composed from
+    the benign calibration cartoons (each art in turn)."""
+    arts = calibration_cartoons()
+    out = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, spec in enumerate(feed_specs(count)):
+            path = write_feed_clip(Path(tmp) / "clip.mp4", arts[i % len(arts)], spec)
+            out.append(np.sort(scorer.scores([f.rgb for f in sample_frames(path, limits).frames])))
+            if (i + 1) % 25 == 0:
+                say(f"  {i + 1}/{count} cartoon clips")
+    return out
+
+
 def profiles() -> dict[str, dict[str, float]]:
     """The packaged policy's explicit thresholds: the default and each audience's."""
     config = load_policy().signals["explicit"]
@@ -86,7 +104,13 @@ def calibration(scorer: FrameScorer, limits: MediaLimits) -> dict:
         scored[name] = (s, s)  # a single image is a clip of one frame: top-k mean and max are its score
     per_clip = clip_scores(scorer, limits)
     scored["clips"] = (np.array([c[0] for c in per_clip]), np.array([c[1] for c in per_clip]))
-    return {"profiles": profiles(), "sets": {name: _row(topk, peak) for name, (topk, peak) in scored.items()}}
+    feed = feed_clip_scores(scorer, limits)
+    scored["cartoon_clips"] = (np.array([s[-TOP_K:].mean() for s in feed]), np.array([s[-1] for s in feed]))
+    # One lever measured beside today's rule: review on the second-highest frame, so one odd
+    # frame no longer sends a clip to review (it would also let one explicit frame through).
+    second = np.array([s[-2] if len(s) > 1 else 0.0 for s in feed])
+    return {"profiles": profiles(), "sets": {name: _row(topk, peak) for name, (topk, peak) in scored.items()},
+            "cartoon_second_frame_reviews": int((second >= profiles()["default"]["review"]).sum())}
 
 
 def _row(topk: np.ndarray, peak: np.ndarray) -> dict:
@@ -142,5 +166,8 @@ def print_explicit(r: dict, speeds: dict[int, Comparison]) -> None:
     for name, row in c["sets"].items():
         counts = "  ".join(f"{row[n]['blocked']:>14}/{row[n]['reviewed']:<9}" for n in names)
         click.echo(f"{name:<10} {row['n']:>5} {row['p50']:>7.4f} {row['p99']:>7.4f} {row['max']:>7.4f}  {counts}")
+    cartoons = c["sets"]["cartoon_clips"]
+    click.echo(f"cartoon_clips reviewed on the second-highest frame instead of the highest: "
+               f"{c['cartoon_second_frame_reviews']}/{cartoons['n']} (today {cartoons['default']['reviewed']})")
     for comparison in speeds.values():
         click.echo(f"speed, {comparison.line(1)}")

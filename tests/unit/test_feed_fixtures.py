@@ -3,6 +3,7 @@ frame rate, with the art on screen only where the spec puts it."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import av
@@ -48,5 +49,10 @@ def test_the_frame_rate_edit_halves_the_rate_and_the_mix_covers_every_axis(tmp_p
 
 
 def test_the_calibration_cartoons_are_found_beside_the_checkout():
-    cartoons = calibration_cartoons(limit=3)
+    try:
+        cartoons = calibration_cartoons(limit=3)
+    except FileNotFoundError:
+        if os.environ.get("CI") == "true":    # CI has ../shared/calibration beside the checkout
+            raise
+        pytest.skip("no ../shared/calibration beside this checkout")
     assert len(cartoons) == 3 and all(c.ndim == 3 and c.shape[2] == 3 for c in cartoons)
