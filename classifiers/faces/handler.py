@@ -404,17 +404,26 @@ def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> li
 
 def person_findings(index: GalleryIndex, backend: str, embedding: np.ndarray, creator: str,
                     declared: Sequence[str], where: dict[str, Any], permits: Permits) -> list[Finding]:
-    """Every enrolled person close to one seen in a clip, as the gate and retroscan both report it."""
-    return [subject_finding(hit, creator, declared, where, permits)
-            for hit in index.nearest(embedding, SEARCH_DISTANCE[backend])]
+    """The enrolled person closest to one seen in a clip, as the gate and retroscan both report
+    it. A face is one person's: one that is near a public figure and a cameo owner alike is the
+    closer one's, with the next closest and the margin between them in the evidence."""
+    hits = index.nearest(embedding, SEARCH_DISTANCE[backend])
+    if not hits:
+        return []
+    return [subject_finding(hits[0], creator, declared, where, permits, hits[1] if len(hits) > 1 else None)]
 
 
 def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any],
-                    permits: Permits) -> Finding:
+                    permits: Permits, next_closest: Hit | None = None) -> Finding:
     """A person in the clip close to an enrolled subject."""
     subject = hit.subject
     evidence = {"kind": subject.kind, "subject_id": subject.subject_id, "name": subject.name,
                 "distance": round(hit.distance, 4), **where}
+    if next_closest is not None:
+        other = next_closest.subject
+        evidence["next_closest"] = {"kind": other.kind, "subject_id": other.subject_id, "name": other.name,
+                                    "distance": round(next_closest.distance, 4),
+                                    "margin": round(next_closest.distance - hit.distance, 4)}
     grant, owner = subject.grant, subject.owner
     evidence |= {"permission": grant.permission if grant else None, "cameo_user": owner,
                  "declared": owner is not None and owner in declared,

@@ -44,8 +44,11 @@ def face_rule(signal: Signal, config: Mapping[str, Any], policy: str,
         permission = evidence["permission"]
         consent = (f"whose permission ({permission}) does not include this creator" if permission
                    else "who has given no consent through a cameo")
+        runner_up = evidence.get("next_closest")
+        closer = (f"; {runner_up['name']!r} is next at {runner_up['distance']:.3f}, {runner_up['margin']:.3f} farther"
+                  if runner_up else "")
         detail = (f"frame {evidence['frame']}: a face {measure.strength} {who} {evidence['name']!r} "
-                  f"(distance {measure.value:.3f}; {measure.bars}), {consent}")
+                  f"(distance {measure.value:.3f}; {measure.bars}{closer}), {consent}")
         verdict = "block" if measure.strength == MATCHES else "review"
         out.append((verdict, Reason(f"{policy}/{kind}", kind, detail, finding.score,
                                     {**evidence, "model": signal.model, "model_version": signal.model_version})))
