@@ -13,6 +13,7 @@ from classifiers.character.handler import CharacterHandler, hash_frame
 from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
 from classifiers.lineage.handler import LineageHandler
+from classifiers.provenance.handler import ProvenanceHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
 from fixtures.clips import image
@@ -99,13 +100,13 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
                 FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler(),
-                LineageHandler(ParentDecisions(settings.database_url))]
+                LineageHandler(ParentDecisions(settings.database_url)), ProvenanceHandler(())]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)
                     | beam.Map(lambda d: (d.decision.clip_id, d.decision.verdict, d.decision.reasons[0].signal,
                                           d.decision.reasons[0].detail.endswith("RuntimeError: model crashed"))))
         assert_that(verdicts, equal_to([
-            ("ok", "allow", "explicit", False),     # the explicit score is its only reason
+            ("ok", "allow", "explicit", False),     # its explicit score first, then what its manifest said
             ("boom", "review", "character", True),
         ]))
