@@ -28,6 +28,7 @@ import click
 import numpy as np
 from PIL import Image
 
+from bench.feed_characters import feed_recall
 from bench.harness import MAX_FALSE_MATCH, loosest_bar
 from bench.results import say
 from classifiers.character import orb
@@ -235,5 +236,8 @@ def run_character_bench(settings: Settings, rounds: int = 0) -> dict:
                 f"no bars keep clips under {MAX_FALSE_MATCH:.0%} false matches; the loaded policy's: ") + ", ".join(
         f"{m.name} {'>=' if m.name == 'orb' else '<='} {policy[m.name]}" for m in METHODS)
         + f"; unclaimed clips matched {clip_false:.2%}; took {time.perf_counter() - started:.0f} s")
+    say("feed-like clips of the shared calibration cartoons (fixtures/feed.py)")
+    feed = feed_recall(settings.media)
     return {"per_method": {k: {"value": v, "false_match": f} for k, (v, f) in per_method.items()},
-            "recall": table, "policy": policy, "clip_false_match": clip_false, "unclaimed_queries": unclaimed}
+            "recall": table, "policy": policy, "clip_false_match": clip_false, "unclaimed_queries": unclaimed,
+            "feed": feed}
