@@ -6,6 +6,7 @@ STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 .PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres jars
 
 $(STAMP): setup.py
+	scripts/build-deps
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)

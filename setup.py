@@ -32,6 +32,11 @@ INSTALL_REQUIRES = [
     # insightface asks for opencv-python: pinned to the same OpenCV as the headless build.
     "insightface==2.1",
     "ImageHash==4.3.2",
+    # Hash banks: python-threatexchange's signal types, file formats and vPDQ matcher (HMA's
+    # library), and Meta's vpdq, which its vPDQ extension imports. vpdq ships only an sdist that
+    # compiles against FFmpeg's headers: `make` installs Debian's (scripts/build-deps).
+    "threatexchange==1.2.17",
+    "vpdq==0.2.5",
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
     "matplotlib==3.11.2",
@@ -77,8 +82,6 @@ EXTRAS_REQUIRE = {
         "torch==2.13.0",
         "transformers==5.23.0",
     ],
-    # `clipguard bench --suite index` compares against python-threatexchange (with faiss).
-    "bench": ["threatexchange==1.2.17"],
     # GPU machines only: CUDA torch comes from the operator's index; pinning the version keeps
     # pip from resolving a different one.
     "gpu": [
@@ -114,6 +117,7 @@ setup(
             "explicit = classifiers.explicit:MANIFEST",
             "lineage = classifiers.lineage:MANIFEST",
             "provenance = classifiers.provenance:MANIFEST",
+            "bank = classifiers.bank:MANIFEST",
         ],
     },
 )

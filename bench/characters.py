@@ -32,7 +32,6 @@ from bench.feed_characters import feed_recall
 from bench.harness import MAX_FALSE_MATCH, loosest_bar
 from bench.results import say
 from classifiers.character import orb
-from classifiers.character.hamming import distance as hamming_distance
 from classifiers.character.reference_index import (
     MIN_PDQ_QUALITY,
     PDQ_BITS,
@@ -42,6 +41,7 @@ from classifiers.character.reference_index import (
     Reference,
     hash_frame,
 )
+from classifiers.hamming import distance as hamming_distance
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import image, png_file, write_frames
 from fixtures.edits import EDITS

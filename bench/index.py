@@ -1,7 +1,7 @@
 """`clipguard bench --suite index`: PDQ and ORB matching cost as the reference count grows.
 
 Random 256-bit PDQ references (10k and 1M), queried one frame at a time with near copies of
-stored hashes (0-31 bits flipped) and with unrelated hashes. Ours is `classifiers.character.hamming`
+stored hashes (0-31 bits flipped) and with unrelated hashes. Ours is `classifiers.hamming`
 (multi-index hashing); the baseline is python-threatexchange's `PDQIndex` (faiss's
 IndexBinaryMultiHash, the index under Meta's HMA), run on the same hashes in the same process
 when the `bench` extra is installed. Both report every reference within distance 31.
@@ -25,8 +25,8 @@ from bench.characters import at_gate_size, letterboxed
 from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved, per_call, timed_ms
 from bench.results import say
 from classifiers.character import orb
-from classifiers.character.hamming import HammingIndex
 from classifiers.character.reference_index import OrbIndex, Reference
+from classifiers.hamming import HammingIndex
 from clipguard.core.config import MediaLimits
 from fixtures.clips import image
 from fixtures.edits import EDITS

@@ -28,6 +28,7 @@ from classifiers.character.aliases import Alias
 from classifiers.character.handler import Catalog
 from classifiers.character.reference_index import Reference
 from clipguard.core import families
+from clipguard.core.banks import BankSet
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, utcnow
 from clipguard.core.families import HandlerContext
@@ -39,6 +40,7 @@ from policies.consent import permits
 from policies.decisions import gate_decision
 from policies.engine import Policy, decide
 from registry.attempts import POISON_AFTER, DecodeAttempts
+from registry.banks import BankStore
 from registry.claims import ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore
@@ -264,6 +266,21 @@ class ClaimCatalog:
         return Catalog([known[i] for i in ids if i in known], [Alias(*row) for row in claims.active_aliases()])
 
 
+class BankEntries:
+    """A picklable loader of the enabled banks' entries, for the gate's workers. Each call reads
+    only the banks' versions; the entries (up to millions) are read again when one moved."""
+
+    def __init__(self, database_url: str):
+        self._url = database_url
+        self._last = BankSet()
+
+    def __call__(self) -> BankSet:
+        banks = BankStore(engine_for(self._url))
+        if through_outages(banks.versions, "reading the banks' versions") != self._last.versions:
+            self._last = through_outages(banks.active, "reading the banks' entries")
+        return self._last
+
+
 class FaceGalleries:
     """A picklable loader of the enrolled faces of one embedding model, for the gate's workers."""
 
@@ -294,7 +311,8 @@ def default_handlers(settings: Settings, max_batch_size: int = 8,
     sections = {name: tuple(p.signals[name] for p in policies if name in p.signals)
                 for name in {name for p in policies for name in p.signals}}
     context = HandlerContext(settings, ClaimCatalog(settings.database_url), FaceGalleries(settings.database_url),
-                             permits, ParentDecisions(settings.database_url), max_batch_size, sections)
+                             permits, ParentDecisions(settings.database_url), max_batch_size, sections,
+                             BankEntries(settings.database_url))
     return [manifest.handler(context) for manifest in families.registered()]
 
 

@@ -29,6 +29,8 @@ from apache_beam.metrics import Metrics
 from apache_beam.metrics.metric import MetricsFilter
 
 from bus.publish import DecisionPublisher
+from classifiers.bank.handler import MIN_PDQ_QUALITY, bank_finding
+from classifiers.bank.index import BankIndex, VpdqBars, stored_hashes
 from classifiers.character import orb
 from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
@@ -42,6 +44,7 @@ from pipelines.runners import IN_PROCESS, Runner
 from policies.consent import permits
 from policies.decisions import retroscan_takedown
 from policies.engine import Policy, judge
+from registry.banks import BankMatch, BankStore, bank_matches
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
 from registry.faces import FaceStore, Sighting
@@ -61,6 +64,7 @@ class Takedown:
     decision: Decision
     match: ClaimMatch | None = None      # what the claim's holder sees
     sighting: Sighting | None = None     # what the cameo owner sees
+    bank_match: BankMatch | None = None  # the bank's match, and its report where the bank reports
 
 
 @dataclass(frozen=True)
@@ -213,6 +217,36 @@ class MatchCameo(beam.DoFn):
                                          evidence["distance"], evidence["frame"], "takedown", "retroscan"))
 
 
+class MatchBank(beam.DoFn):
+    """One stored clip's file MD5 and vPDQ features (the bank family's, which hold every sampled
+    frame's PDQ) against one bank's entries; a hit within the policy's bars is taken down."""
+
+    def __init__(self, database_url: str, bank: str, policy: Policy):
+        self._url = database_url
+        self._bank = bank
+        self._policy = policy
+        self._scanned = Metrics.counter(NAMESPACE, "scanned")
+
+    def setup(self) -> None:
+        section = self._policy.signals["bank"]
+        vpdq = VpdqBars(section["vpdq"]["distance"], section["vpdq"]["quality"])
+        self._index = BankIndex(BankStore(engine_for(self._url)).active(self._bank), section["pdq_distance"], vpdq)
+
+    def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
+        clip_id, _, features = stored
+        self._scanned.inc()
+        hashes = stored_hashes(features)
+        frames = list(zip(features.get("frame_index", []), [f.timestamp for f in hashes.frames], strict=True))
+        findings = tuple(bank_finding(hit, hashes, frames) for hit in self._index.query(hashes, MIN_PDQ_QUALITY))
+        signal = Signal("bank", "retroscan", "stored-bank-hashes", ok=True, findings=findings)
+        hits = [reason for verdict, reason in judge(signal, self._policy) if verdict in ("block", "takedown")]
+        if not hits:
+            return
+        reason = min(hits, key=lambda r: r.evidence["distance"])
+        decision = retroscan_takedown(clip_id, reason, self._policy.label, "stored-bank-hashes", utcnow())
+        yield Takedown(decision, bank_match=bank_matches(decision)[0])
+
+
 class TakedownWriter:
     """Takedowns recorded for the clip, its holder and the people seen in it, each decision
     confirmed on Kafka inside the registry transaction that records it."""
@@ -221,12 +255,14 @@ class TakedownWriter:
         self.publish = DecisionPublisher(settings.kafka_bootstrap)
         engine = engine_for(settings.database_url)
         self.decisions, self._claims, self._faces = DecisionStore(engine), ClaimStore(engine), FaceStore(engine)
+        self._banks = BankStore(engine)
 
     def write(self, batch: list[Takedown]) -> set[str]:
         """The clips whose decision this changed (an analyst's call is never overwritten)."""
         changed = set(self.decisions.record_retroscan([t.decision for t in batch], self.publish))
         self._claims.record_matches([t.match for t in batch if t.match and t.match.clip_id in changed])
         self._faces.record_sightings([t.sighting for t in batch if t.sighting and t.sighting.clip_id in changed])
+        self._banks.record_matches([t.bank_match for t in batch if t.bank_match and t.bank_match.clip_id in changed])
         return changed
 
     def close(self) -> None:
@@ -308,6 +344,27 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     return RetroscanResult(user_id, counters.get("scanned", 0), taken, elapsed, remixes=remixes)
 
 
+def run_bank_retroscan(settings: Settings, bank: str, policy_path: str | None = None,
+                       runner: Runner = IN_PROCESS) -> RetroscanResult:
+    """Take down published clips whose stored hashes match a bank that blocks or takes down: run
+    when entries are imported into it and when it is enabled. A `review` bank leaves published
+    clips to the gate's judgement of new ones."""
+    started = time.monotonic()
+    engine = migrate(settings.database_url)
+    banks = BankStore(engine)
+    info = banks.get(bank)
+    if not info.enabled:
+        raise ValueError(f"bank {bank} is disabled; only an enabled bank is retroscanned")
+    if info.action == "review":
+        raise ValueError(f"bank {bank} asks for review; retroscan applies only block and takedown banks")
+    policy = live_policy(settings.database_url, policy_path)
+    match = MatchBank(settings.database_url, bank, policy)
+    counters, taken = _scan(settings, "bank", match, f"bank {bank}", runner,
+                            lambda: {m["clip_id"] for m in banks.matches(bank) if m["source"] == "retroscan"})
+    remixes = cascade_to_remixes(settings, taken, match, "bank", f"bank {bank!r}", policy)
+    return RetroscanResult(bank, counters.get("scanned", 0), taken, time.monotonic() - started, remixes=remixes)
+
+
 def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: Runner,
           taken_down: Callable[[], set[str]]) -> tuple[dict[str, int], list[str]]:
     """Run `match` over the stored `signal` features of every clip that may be shown; its counters,
@@ -328,8 +385,8 @@ def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: 
     return counters, sorted(taken_down() - before)
 
 
-def cascade_to_remixes(settings: Settings, roots: list[str], match: MatchClaim | MatchCameo, signal: str, cause: str,
-                       policy: Policy) -> Remixes:
+def cascade_to_remixes(settings: Settings, roots: list[str], match: MatchClaim | MatchCameo | MatchBank, signal: str,
+                       cause: str, policy: Policy) -> Remixes:
     """Every remix below the clips just taken down, re-checked from its stored features with the
     same `match` (usecases/lineage.py): taken down where it matches, sent to review where it does
     not. Run in this process after the scan: the remixes of a scan's takedowns are few."""

@@ -19,9 +19,10 @@ from typing import Any
 import apache_beam as beam
 
 from clipguard.core.config import Settings
-from clipguard.core.contracts import ClipGenerated, isoformat, utcnow
+from clipguard.core.contracts import ClipGenerated, isoformat, parse_decision, utcnow
 from pipelines.moderate import ClipWork, Decided, Moderate, default_handlers
 from pipelines.runners import IN_PROCESS
+from registry.banks import BankStore, bank_matches
 from registry.db import migrate
 from usecases.policy_files import live_policy
 from usecases.scan_files import ScanFile
@@ -45,7 +46,7 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
          max_batch_size: int = 8, attrs: Mapping[str, Any] | None = None) -> list[dict]:
     """Moderate `files` synchronously, as clips `creator_id` generated with the event `attrs`;
     returns their decision dicts in the order of `files`, each with its file's `source_path`."""
-    migrate(settings.database_url)
+    engine = migrate(settings.database_url)
     # Paths named on the command line are the user's own: their folders are the roots here.
     resolved = [f.path.resolve() for f in files]
     settings = replace(settings, media_roots=tuple(sorted({path.parent for path in resolved})))
@@ -66,6 +67,9 @@ def scan(settings: Settings, files: Sequence[ScanFile], creator_id: str, prompt:
                                           settings.media_roots, settings.media)
                  | "Collect" >> beam.ParDo(_AppendJson(str(out))))
         decided = {d["clip_id"]: d for d in map(json.loads, out.read_text().splitlines())}
+    # A bank hit is recorded, and reported where the bank must report, however it was found.
+    BankStore(engine).record_matches(m for d in decided.values()
+                                     for m in bank_matches(parse_decision(json.dumps(d).encode())))
     return [{**decided[f.clip_id], "source_path": str(f.path)} for f in files]
 
 

@@ -18,12 +18,14 @@ from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.structs import OffsetAndMetadata
 
 from classifiers.character.rule import measure_value
+from clipguard.core import families
 from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.core.contracts import Decision, parse_timestamp
 from media.sampling import thumbnail_jpeg
 from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS
 from pipelines.moderate import Decided, Rejected, StageTimer
+from registry.banks import BankStore, bank_matches
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for
 from registry.faces import FaceStore, Sighting
@@ -37,7 +39,8 @@ SEND_TIMEOUT_S = 30.0
 
 def decided_clip(decided: Decided, keep_frames_for: tuple[str, ...]) -> DecidedClip:
     frames = ()
-    if decided.clip is not None and decided.decision.verdict in keep_frames_for:
+    if (decided.clip is not None and decided.decision.verdict in keep_frames_for
+            and not withholds_frames(decided.decision)):
         frames = tuple(StoredFrame(f.index, f.t, thumbnail_jpeg(f.rgb)) for f in decided.clip.frames)
     return DecidedClip(decided.decision, json.loads(decided.event.to_json()),
                        {name: (s.model_version, s.features) for name, s in decided.signals.items() if s.features},
@@ -48,6 +51,12 @@ def decision_inputs(decided: Decided) -> dict[str, Any]:
     """What the policy read to decide the clip, for a backtest to read again."""
     return {"attrs": decided.event.attrs, "media_error": decided.media_error and list(decided.media_error),
             "signals": [s.as_record() for s in decided.signals.values()]}
+
+
+def withholds_frames(decision: Decision) -> bool:
+    """Whether a reason comes from a family whose findings no analyst may look at (hash banks)."""
+    withholding = {m.family for m in families.registered() if m.withholds_frames}
+    return any(r.signal in withholding for r in decision.reasons)
 
 
 def claim_matches(decision: Decision) -> list[ClaimMatch]:
@@ -101,6 +110,7 @@ class WriteOutcomes(beam.DoFn):
         self._store = DecisionStore(engine_for(self._database_url))
         self._claims = ClaimStore(engine_for(self._database_url))
         self._faces = FaceStore(engine_for(self._database_url))
+        self._banks = BankStore(engine_for(self._database_url))
         self._reported_at = time.monotonic()
 
     def teardown(self) -> None:
@@ -140,6 +150,8 @@ class WriteOutcomes(beam.DoFn):
             matches = [m for clip in self._decided for m in claim_matches(clip.decision)]
             through_outages(lambda: self._claims.record_matches(matches), "recording claim matches")
             through_outages(lambda: self._faces.record_sightings(self._sightings), "recording face sightings")
+            hits = [m for clip in self._decided for m in bank_matches(clip.decision)]
+            through_outages(lambda: self._banks.record_matches(hits), "recording bank matches")
         if self._next_offsets:
             self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
         if self._decided:

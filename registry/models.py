@@ -376,3 +376,71 @@ class RemixEdgeRow(Base):
     __tablename__ = "remix_edges"
     clip_id: Mapped[str] = mapped_column(String(128), primary_key=True)
     parent_id: Mapped[str] = mapped_column(String(128), index=True)
+
+
+class BankRow(Base):
+    """A list of known harmful content's hashes, shared between platforms (no media is kept)."""
+
+    __tablename__ = "banks"
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    report: Mapped[bool] = mapped_column(Boolean)
+    enabled: Mapped[bool] = mapped_column(Boolean)
+    pdq_threshold: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    version: Mapped[int] = mapped_column(Integer)       # bumped by every change to it or its entries
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+
+
+class BankEntryRow(Base):
+    """A hash in a bank; a removed entry keeps its row, with the time it was removed."""
+
+    __tablename__ = "bank_entries"
+    entry_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank: Mapped[str] = mapped_column(ForeignKey("banks.name", ondelete="CASCADE"), index=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    signal: Mapped[str] = mapped_column(Text)
+    label: Mapped[str] = mapped_column(String(256), default="")
+    source_id: Mapped[str] = mapped_column(String(256), default="")
+    added_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    removed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class BankEventRow(Base):
+    """A bank's history: created, imported, disabled, enabled, entries removed. Append-only."""
+
+    __tablename__ = "bank_events"
+    event_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank: Mapped[str] = mapped_column(ForeignKey("banks.name", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(16))
+    version: Mapped[int] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class BankMatchRow(Base):
+    """A clip that matched a bank entry: hashes and distances only, never frames."""
+
+    __tablename__ = "bank_matches"
+    match_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    bank: Mapped[str] = mapped_column(String(128), index=True)
+    entry_id: Mapped[int] = mapped_column(Integer, index=True)
+    clip_id: Mapped[str] = mapped_column(String(128), index=True)
+    signal_type: Mapped[str] = mapped_column(String(16))
+    distance: Mapped[float] = mapped_column(Float)
+    verdict: Mapped[str] = mapped_column(String(16))
+    source: Mapped[str] = mapped_column(String(16))     # gate | retroscan
+    matched_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), index=True)
+
+
+class BankReportRow(Base):
+    """A match of a bank that must be reported, queued for an exporter: append-only, and a row
+    once handed over is marked with the time, never deleted."""
+
+    __tablename__ = "bank_reports"
+    report_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    match_id: Mapped[int] = mapped_column(Integer, index=True)
+    bank: Mapped[str] = mapped_column(String(128), index=True)
+    queued_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    exported_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime(), nullable=True)

@@ -26,7 +26,7 @@ from PIL import Image
 
 from classifiers.base import best_per
 from classifiers.character import orb
-from classifiers.character.hamming import HammingIndex
+from classifiers.hamming import HammingIndex
 from clipguard.core.claims import Reference
 
 PDQ_BITS = 256

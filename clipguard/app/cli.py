@@ -13,9 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from clipguard.app.banks_cli import banks
 from clipguard.app.errors import exit_now, user_errors
 from clipguard.app.policy_cli import policy
 from clipguard.app.provenance_cli import sign, verify
+from clipguard.app.retroscans import retroscan_now
 from clipguard.core import families
 from clipguard.core.config import LOCAL_FLINK, Settings
 from clipguard.core.vocab import BrokerEngine, ClaimAction, ClipIdFrom, Permission, RunnerName, words
@@ -36,6 +38,7 @@ def cli() -> None:
     quiet_logs()
 
 
+cli.add_command(banks)
 cli.add_command(policy)
 cli.add_command(sign)
 cli.add_command(verify)
@@ -312,7 +315,7 @@ def claims_add(holder: str, title: str, aliases: tuple[str, ...], references: tu
     settings = Settings.from_env()
     files = [Upload(p.name, p.read_bytes()) for p in references]
     claim_id = file_claim(_claims(settings), holder, title, action, files, aliases, settings.media,
-                          configured_embedder(settings), _retroscan_now(settings))
+                          configured_embedder(settings), retroscan_now(settings))
     click.echo(claim_id)
 
 
@@ -358,42 +361,29 @@ def _claims(settings: Settings):
 @cli.command()
 @click.option("--claim", "claim_id", default=None, help="A takedown claim to apply to published clips.")
 @click.option("--cameo", "cameo_user", default=None, help="A cameo owner whose current permission to apply.")
+@click.option("--bank", "bank", default=None, help="A hash bank that blocks or takes down, to apply.")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--hashes-only", is_flag=True,
               help="Claims: match the stored frame hashes only, without sampling clips' media again for ORB.")
 @user_errors
 @runner_options(streaming=False)
-def retroscan(claim_id: str | None, cameo_user: str | None, policy_path: str | None, hashes_only: bool,
-              runner: Runner) -> None:
-    """Take down already-published clips that match a takedown claim, or that show a cameo owner
-    for a creator their permission no longer covers (a Beam batch pipeline, here or on Flink)."""
-    if (claim_id is None) == (cameo_user is None):
-        raise ValueError("name exactly one of --claim ID or --cameo USER")
+def retroscan(claim_id: str | None, cameo_user: str | None, bank: str | None, policy_path: str | None,
+              hashes_only: bool, runner: Runner) -> None:
+    """Take down already-published clips that match a takedown claim or a hash bank, or that show a
+    cameo owner for a creator their permission no longer covers (a Beam batch pipeline, here or on
+    Flink)."""
+    named = [(k, v) for k, v in (("--claim", claim_id), ("--cameo", cameo_user), ("--bank", bank)) if v is not None]
+    if len(named) != 1:
+        raise ValueError("name exactly one of --claim ID, --cameo USER or --bank NAME")
+    from registry.banks import BankNotFound
     from registry.claims import ClaimNotFound
     from registry.faces import SubjectNotFound
 
-    run = _retroscan_now(Settings.from_env(), policy_path, reread_media=not hashes_only, runner=runner)
+    run = retroscan_now(Settings.from_env(), policy_path, reread_media=not hashes_only, runner=runner)
     try:
-        if claim_id:
-            run("--claim", claim_id)
-        else:
-            run("--cameo", cameo_user)
-    except (ClaimNotFound, SubjectNotFound) as exc:
+        run(*named[0])
+    except (ClaimNotFound, SubjectNotFound, BankNotFound) as exc:
         raise ValueError(str(exc)) from None
-
-
-def _print_retroscan(result: Any) -> None:
-    for clip_id in result.taken_down:
-        click.echo(clip_id)
-    unreadable = f", {result.unreadable} whose media could not be read again" if result.unreadable else ""
-    click.echo(f"retroscan of {result.subject}: {result.scanned} stored clips scanned, {len(result.taken_down)} "
-               f"taken down{unreadable} in {result.elapsed_s:.1f} s", err=True)
-    remixes = result.remixes
-    for clip_id in remixes.taken_down:
-        click.echo(clip_id)
-    if remixes.taken_down or remixes.reviewed or remixes.hidden:
-        click.echo(f"  their remixes: {len(remixes.taken_down)} taken down, {len(remixes.reviewed)} sent to review, "
-                   f"{remixes.hidden} already hidden or decided by an analyst", err=True)
 
 
 @cli.group()
@@ -470,7 +460,7 @@ def cameos_permit(user_id: str, allowed: tuple[str, ...], disallowed: tuple[str,
     from usecases.cameos import change_permission
 
     settings = Settings.from_env()
-    retroscan = _retroscan_now(settings, policy_path)
+    retroscan = retroscan_now(settings, policy_path)
     level, approved = _known(lambda: change_permission(_faces(settings), user_id, "cli", retroscan, permission,
                                                        allow=allowed, disallow=disallowed))
     click.echo(f"cameo {user_id}: permission {level}" + (f", approved {', '.join(approved)}" if approved else ""),
@@ -486,7 +476,7 @@ def cameos_revoke(user_id: str, policy_path: str | None) -> None:
     from usecases.cameos import revoke_consent
 
     settings = Settings.from_env()
-    _known(lambda: revoke_consent(_faces(settings), user_id, "cli", _retroscan_now(settings, policy_path)))
+    _known(lambda: revoke_consent(_faces(settings), user_id, "cli", retroscan_now(settings, policy_path)))
     click.echo(f"cameo {user_id}: consent revoked", err=True)
 
 
@@ -525,24 +515,6 @@ def _known(read: Callable[[], Any]) -> Any:
         return read()
     except SubjectNotFound as exc:
         raise ValueError(f"{exc}; enrol them first with `clipguard cameos enroll`") from None
-
-
-def _retroscan_now(settings: Settings, policy_path: str | None = None, reread_media: bool = True,
-                   runner: Runner | None = None) -> Callable[..., None]:
-    """The CLI waits for a retroscan (`--claim ID` or `--cameo USER`) and prints what it took down;
-    in this process unless a `runner` says otherwise."""
-
-    def run(*args: str) -> None:
-        from pipelines.retroscan import run_cameo_retroscan, run_retroscan
-        from pipelines.runners import IN_PROCESS
-
-        kind, subject = args
-        on = runner or IN_PROCESS
-        result = (run_retroscan(settings, subject, policy_path, reread_media, on) if kind == "--claim"
-                  else run_cameo_retroscan(settings, subject, policy_path, on))
-        _print_retroscan(result)
-
-    return run
 
 
 @cli.group()

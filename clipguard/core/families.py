@@ -42,6 +42,8 @@ class HandlerContext:
     # Each family's sections in the live policy and every shadow, for a family whose measurement
     # depends on what a policy names (provenance verifies signers against the anchors they trust).
     policy_sections: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # The enabled hash banks' entries (a clipguard.core.banks.BankSet), re-read as they change.
+    banks: Callable[[], Any] = lambda: None
 
 
 class Handler(Protocol):
@@ -95,6 +97,9 @@ class SignalFamilyManifest:
     # Its harness in `clipguard bench`: (suite name, "module:callable" taking Settings and the rounds of
     # each timed comparison, bench/compare.py), if any.
     bench: tuple[str, str] | None = None
+    # A clip with one of this family's reasons keeps no frames for the console: what a hash bank
+    # lists is not for an analyst's eyes.
+    withholds_frames: bool = False
 
     @property
     def failure_severity(self) -> int:

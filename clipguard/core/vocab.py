@@ -33,6 +33,7 @@ class SignalFamily(StrEnum):
     EXPLICIT = "explicit"
     LINEAGE = "lineage"
     PROVENANCE = "provenance"
+    BANK = "bank"
 
 
 class ReasonKind(StrEnum):
@@ -46,6 +47,7 @@ class ReasonKind(StrEnum):
     PROVENANCE = "provenance"   # a missing, invalid or untrusted C2PA manifest where one is expected
     MEDIA = "media"             # the clip could not be read
     LINEAGE = "lineage"         # a remix of a clip that is blocked or was taken down
+    BANK = "bank"               # a hash in a shared bank of known harmful content
 
 
 class ClaimAction(StrEnum):
@@ -54,6 +56,16 @@ class ClaimAction(StrEnum):
     REVIEW = "review"
     BLOCK = "block"
     TAKEDOWN = "takedown"
+
+
+class BankSignalType(StrEnum):
+    """Hash kinds a bank holds, named as python-threatexchange names its signal types (its
+    `video_md5` and `video_sha256` are read as `md5` and `sha256`)."""
+
+    PDQ = "pdq"
+    VPDQ = "vpdq"
+    MD5 = "md5"
+    SHA256 = "sha256"
 
 
 class Permission(StrEnum):

@@ -90,7 +90,7 @@ def test_a_clip_that_breaks_the_handler_fails_alone(clips_dir: Path):
 
 
 def test_multi_index_hashing_finds_exactly_what_brute_force_finds():
-    from classifiers.character.hamming import MULTI_INDEX_FROM, HammingIndex
+    from classifiers.hamming import MULTI_INDEX_FROM, HammingIndex
 
     rng = np.random.default_rng(7)
     stored = rng.integers(0, 256, size=(MULTI_INDEX_FROM + 5000, 32), dtype=np.uint8)
