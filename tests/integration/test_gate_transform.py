@@ -9,6 +9,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.test_stream import TestStream as BeamTestStream
 from apache_beam.testing.util import assert_that, equal_to
 
+from classifiers.bank.handler import BankHandler
+from classifiers.bank.index import VpdqBars
 from classifiers.character.handler import CharacterHandler, hash_frame
 from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
@@ -20,6 +22,7 @@ from fixtures.clips import image
 from pipelines.gate import Gate
 from pipelines.kafka_io import KafkaRecord
 from pipelines.moderate import (
+    BankEntries,
     ClaimCatalog,
     ClipWork,
     Decided,
@@ -100,7 +103,8 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     works = [ClipWork(ClipGenerated(c, "alice", uri, "2026-11-21T10:00:00Z"), 0.0, {}) for c in ("ok", "boom")]
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
                 FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler(),
-                LineageHandler(ParentDecisions(settings.database_url)), ProvenanceHandler(())]
+                LineageHandler(ParentDecisions(settings.database_url)), ProvenanceHandler(()),
+                BankHandler(BankEntries(settings.database_url), 31, VpdqBars())]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)

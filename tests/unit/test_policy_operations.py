@@ -33,7 +33,8 @@ def signals(score: float) -> dict[str, Signal]:
             "character": Signal("character", "pdq+phash+orb+alias", "v", ok=True),
             "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True),
             "lineage": Signal("lineage", "registry", "1", ok=True),
-            "provenance": Signal("provenance", "c2pa", "v", ok=True)}
+            "provenance": Signal("provenance", "c2pa", "v", ok=True),
+            "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True)}
 
 
 def stricter(review: float, version: str = "shadow-1"):

@@ -59,7 +59,7 @@ def decided(clip_id: str, offset: int) -> Decided:
 def sink(producer: Producer, log: list) -> WriteOutcomes:
     out = WriteOutcomes("127.0.0.1:1", "sqlite://", "g")
     out._producer, out._store, out._committer = producer, Recorder(log), Recorder(log)
-    out._claims = out._faces = Recorder(log)
+    out._claims = out._faces = out._banks = Recorder(log)
     out._reported_at = float("inf")
     return out
 
