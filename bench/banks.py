@@ -46,7 +46,6 @@ def run_bank_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
         store = BankStore(migrate(f"sqlite:///{Path(tmp) / 'banks.db'}"))
         store.create("bench", "bench", "block", False, None, "bench")
         import_s = _seconds(lambda: import_entries(store, "bench", text, "te", None, "bench", lambda *_: None))
-        del text
         say(f"[2/3] the gate's index: build from {ENTRIES:,} stored entries; one clip's 16 frames at "
             f"{ENTRIES:,} vs {SMALL:,} entries, {rounds} rounds")
         started = time.perf_counter()
