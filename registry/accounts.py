@@ -30,7 +30,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "cameo_owner": frozenset({"cameos:read", "cameos:write"}),
     "analyst": frozenset({"reviews:read", "reviews:write", "decisions:read", "audit:read"}),
     "admin": frozenset({"reviews:read", "reviews:write", "reviews:escalated", "decisions:read", "audit:read",
-                        "figures:read", "figures:write", "metrics:read", "accounts:write"}),
+                        "figures:read", "figures:write", "metrics:read", "accounts:write",
+                        "banks:read", "banks:write"}),
 }
 TOKEN_PREFIX = "cg"
 TOKEN_TTL = dt.timedelta(days=90)

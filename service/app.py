@@ -27,7 +27,7 @@ from registry.inputs import DecisionInputs
 from registry.review import AuditLog, QueueError, ReviewQueue
 from registry.shadows import ShadowDecisions
 from registry.store import DecisionStore
-from service import api, claims_api, console, faces_api
+from service import api, banks_api, claims_api, console, faces_api
 from service.auth import LoginRequired, Services, api_scope
 from service.bodies import BoundedBodies
 from service.fields import REFUSALS
@@ -66,6 +66,7 @@ def create_app(settings: Settings, publish: Callable[[Decision], None] | None = 
     app.include_router(api.router)
     app.include_router(claims_api.router)
     app.include_router(faces_api.router)
+    app.include_router(banks_api.router)
     app.include_router(console.router)
     app.add_exception_handler(LoginRequired, _to_login)
     app.add_exception_handler(QueueError, _queue_error)
