@@ -110,8 +110,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, tuple[str, ...]]]:
     reader = csv.reader(io.StringIO(text))
     header = next(reader, None)
     if header is None or tuple(h.strip() for h in header[:2]) != CSV_HEADER[:2]:
-        yield 1, ("", f"the first line must be the header {','.join(CSV_HEADER)}")
-        return
+        raise BadBankFile([(1, f"the first line must be the header {','.join(CSV_HEADER)}")], 1)
     for row in reader:
         if row:
             yield reader.line_num, tuple(row)
