@@ -158,16 +158,20 @@ class BankStore:
                                    .order_by(BankRow.name)).tuples())
 
     def active(self, only: str | None = None) -> BankSet:
-        """Every active entry of the enabled banks (or of bank `only`, if enabled), with their terms."""
-        query = (select(BankEntryRow, BankRow).join(BankRow, BankRow.name == BankEntryRow.bank)
-                 .where(BankRow.enabled, BankEntryRow.removed_at.is_(None)).order_by(BankEntryRow.entry_id))
-        if only is not None:
-            query = query.where(BankRow.name == only)
+        """Every active entry of the enabled banks (or of bank `only`, if enabled), with their terms.
+        Read as plain rows, not ORM objects: a million entries must load in seconds."""
         with Session(self._engine) as s:
-            versions = self.versions()
-            entries = tuple(BankEntry(e.entry_id, e.bank, e.signal_type, e.signal, e.label, e.source_id, b.action,
-                                      b.report, b.pdq_threshold)
-                            for e, b in s.execute(query.execution_options(yield_per=10_000)).tuples())
+            terms = {b.name: b for b in s.scalars(select(BankRow).where(BankRow.enabled))
+                     if only is None or b.name == only}
+            versions = tuple(sorted((b.name, b.version) for b in terms.values())) if only is None else self.versions()
+            query = (select(BankEntryRow.entry_id, BankEntryRow.bank, BankEntryRow.signal_type, BankEntryRow.signal,
+                            BankEntryRow.label, BankEntryRow.source_id)
+                     .where(BankEntryRow.bank.in_(list(terms)), BankEntryRow.removed_at.is_(None))
+                     .order_by(BankEntryRow.entry_id))
+            entries = tuple(BankEntry(entry_id, bank, kind, signal, label, source_id, terms[bank].action,
+                                      terms[bank].report, terms[bank].pdq_threshold)
+                            for entry_id, bank, kind, signal, label, source_id
+                            in s.execute(query.execution_options(yield_per=50_000)))
         return BankSet(versions, entries)
 
     def record_matches(self, matches: Iterable[BankMatch]) -> None:
