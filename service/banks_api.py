@@ -1,6 +1,6 @@
 """`/v1/banks` (admins): hash banks of known harmful content, their entries in threatexchange's
-file formats, their matches and the report queue. An import is one request body of at most the
-API's body bound (8 MiB, about 120,000 PDQ lines); `clipguard banks import` takes any size."""
+file formats, their matches and the report queue. An import is one `text/plain` request body of
+at most the upload bound (128 MiB, about 1.8 million PDQ lines)."""
 
 from __future__ import annotations
 
@@ -75,10 +75,11 @@ def import_entries(svc: Svc, name: PathId, who: Annotated[Principal, api_scope("
     return {"imported": added, **store.get(name).to_dict()}
 
 
-@router.get("/{name}/export", response_class=PlainTextResponse)
+@router.get("/{name}/export", responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}}})
 def export_entries(svc: Svc, name: PathId, who: Annotated[Principal, api_scope("banks:read")],
-                   format: Format = "te") -> str:
-    return _known(lambda: "".join(banks.export_lines(BankStore(svc.engine), name, format)))
+                   format: Format = "te") -> PlainTextResponse:
+    """The bank's active entries as a file threatexchange reads (errors answer JSON, as elsewhere)."""
+    return PlainTextResponse(_known(lambda: "".join(banks.export_lines(BankStore(svc.engine), name, format))))
 
 
 @router.get("/{name}/matches")

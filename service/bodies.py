@@ -21,8 +21,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from media.uploads import MAX_UPLOAD_BYTES
 from service.auth import REQUEST_PRINCIPAL, bearer_principal
 
-# A claim's references, a figure's or a cameo's photos: the few routes that take files.
-UPLOAD_ROUTES = re.compile(r"^/v1/(claims|figures|cameos/[^/]+)/?$")
+# A claim's references, a figure's or a cameo's photos, a bank's file of hashes: the few routes
+# that take files (a million PDQ lines are about 69 MB).
+UPLOAD_ROUTES = re.compile(r"^/v1/(claims|figures|cameos/[^/]+|banks/[^/]+/entries)/?$")
 MAX_UPLOADS_REQUEST_BYTES = 2 * MAX_UPLOAD_BYTES
 # JSON and form bodies: the largest is a platform's mutuals list (100,000 ids).
 MAX_OTHER_REQUEST_BYTES = 8 << 20
