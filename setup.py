@@ -53,6 +53,8 @@ INSTALL_REQUIRES = [
     "pillow==12.3.0",
     "prometheus-client==0.26.0",
     "psycopg[binary]==3.3.9",
+    # `clipguard bench --suite gate --profile`: per-function profiles of the gate's stages.
+    "pyinstrument==5.1.3",
     "python-multipart==0.0.34",
     "PyYAML==6.0.3",
     "requests==2.34.2",

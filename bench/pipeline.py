@@ -116,7 +116,9 @@ def latency_run(settings: Settings, producer, clips: list[Path], rate: float, ev
         gate.wait(timeout=30)
 
 
-def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds: int = MIN_ROUNDS) -> dict:
+def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds: int = MIN_ROUNDS,
+              profile: bool = False) -> dict:
+    """The gate's figures; with `profile`, each stage profiled on the same clips and registry after them."""
     from kafka import KafkaProducer
 
     work = settings.home / "bench"
@@ -173,6 +175,12 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
         "decode_target_s": DECODE_TARGET_S,
     }
     print_results(results, decode, batching)
+    if profile:
+        from bench.profile import print_profile, profile_stages
+
+        stages = profile_stages(s, paths)
+        print_profile(stages)
+        results["profile"] = {stage: [line.__dict__ for line in lines] for stage, lines in stages.items()}
     return results
 
 

@@ -623,12 +623,15 @@ ALL_SUITES = ("index", "gate")       # with the families', what `--suite all` ru
               help="retroscan: published clips' stored signatures.")
 @click.option("--decisions", type=click.IntRange(1000), default=1_000_000, show_default=True,
               help="backtest: stored gate decisions to re-decide.")
+@click.option("--profile", is_flag=True,
+              help="gate: also profile each stage per function (pyinstrument) on the bench clips; the top lines are "
+                   "printed and each whole profile written under $CLIPGUARD_HOME/bench/gate-profile/.")
 @click.option("--rounds", type=click.IntRange(5), default=5, show_default=True,
               help="Rounds of each timed comparison: its two sides measured in turn, A B A B ..., after a "
                    "warm-up; the ratio is reported with its min-max, inconclusive when that range spans 1.0.")
 @user_errors
 def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_rate: float | None,
-          soak_database_url: str | None, signatures: int, decisions: int, rounds: int) -> None:
+          soak_database_url: str | None, signatures: int, decisions: int, profile: bool, rounds: int) -> None:
     """Benchmarks; every figure is printed against a baseline measured in the same run."""
     from functools import partial
 
@@ -637,14 +640,14 @@ def bench(suite: str, clips: int, load_events: int, soak_seconds: float, soak_ra
     settings = Settings.from_env()
     options = {"clips": clips, "load_events": load_events, "soak_seconds": soak_seconds, "soak_rate": soak_rate,
                "soak_database_url": soak_database_url, "signatures": signatures, "decisions": decisions,
-               "rounds": rounds}
+               "rounds": rounds, "profile": profile}
     for name in [*FAMILY_SUITES, *ALL_SUITES] if suite == "all" else [suite]:
         run_suite(settings, name, partial(_bench_suite, name, settings, **options))
 
 
 def _bench_suite(name: str, settings: Settings, *, clips: int, load_events: int, soak_seconds: float,
                  soak_rate: float | None, soak_database_url: str | None, signatures: int, decisions: int,
-                 rounds: int) -> dict:
+                 rounds: int, profile: bool) -> dict:
     if name in FAMILY_SUITES:
         return families.resolve(FAMILY_SUITES[name])(settings, rounds)
     if name == "index":
@@ -654,7 +657,7 @@ def _bench_suite(name: str, settings: Settings, *, clips: int, load_events: int,
     if name == "gate":
         from bench.pipeline import run_bench
 
-        return run_bench(settings, clips=clips, load_events=load_events, rounds=rounds)
+        return run_bench(settings, clips=clips, load_events=load_events, rounds=rounds, profile=profile)
     if name in ("memory", "soak"):
         from bench.soak import SOAK_FAULTS, run_soak
 

@@ -274,4 +274,6 @@ def test_the_retroscan_command_names_what_it_cannot_find(settings: Settings):
     missing = clipguard(["retroscan", "--claim", "nope"], settings, timeout=120)
     assert missing.returncode == 2 and "no claim 'nope'" in missing.stderr
     neither = clipguard(["retroscan"], settings, timeout=60)
-    assert neither.returncode == 2 and "exactly one of --claim ID or --cameo USER" in neither.stderr
+    assert neither.returncode == 2 and "exactly one of --claim ID, --cameo USER or --bank NAME" in neither.stderr
+    bank = clipguard(["retroscan", "--bank", "nope"], settings, timeout=120)
+    assert bank.returncode == 2 and "no bank 'nope'" in bank.stderr
