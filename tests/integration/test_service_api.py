@@ -51,6 +51,15 @@ API_ROUTES = [
     ("GET", "/v1/cameos/cameo_owner/remixes", None, "cameos:read"),
     ("POST", "/v1/cameos/cameo_owner/clips/queued/removal", {"reason": "that is me"}, "cameos:write"),
     ("PUT", "/v1/mutuals/alice", {"mutuals": ["bob"]}, "mutuals:write"),
+    ("GET", "/v1/banks", None, "banks:read"),
+    ("POST", "/v1/banks", {"name": "ncii", "owner": "partner"}, "banks:write"),
+    ("GET", "/v1/banks/reports", None, "banks:read"),
+    ("GET", "/v1/banks/ncii", None, "banks:read"),
+    ("POST", "/v1/banks/ncii/entries", None, "banks:write"),
+    ("GET", "/v1/banks/ncii/export", None, "banks:read"),
+    ("GET", "/v1/banks/ncii/matches", None, "banks:read"),
+    ("POST", "/v1/banks/ncii/disable", None, "banks:write"),
+    ("POST", "/v1/banks/ncii/enable", None, "banks:write"),
 ]
 
 
@@ -58,7 +67,8 @@ def test_the_matrix_covers_every_authenticated_route(world: World):
     paths = set(world.client.get("/openapi.json").json()["paths"])
     api = {p for p in paths if p.startswith("/v1/") or p == "/metrics"}
     assert api == {p.replace("queued", "{clip_id}").replace("{item}", "{item_id}").replace("{claim}", "{claim_id}")
-                   .replace("cameo_owner", "{user}").replace("alice", "{user}") for _, p, _, _ in API_ROUTES}
+                   .replace("cameo_owner", "{user}").replace("alice", "{user}").replace("ncii", "{name}")
+                   for _, p, _, _ in API_ROUTES}
 
 
 @pytest.mark.parametrize("role", ROLES)
