@@ -28,7 +28,7 @@ from classifiers.character.aliases import Alias
 from classifiers.character.handler import Catalog
 from classifiers.character.reference_index import Reference
 from clipguard.core import families
-from clipguard.core.banks import BankSet
+from clipguard.core.banks import BankEntry, BankSet
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, DeadLetter, Decision, utcnow
 from clipguard.core.families import HandlerContext
@@ -268,17 +268,32 @@ class ClaimCatalog:
 
 class BankEntries:
     """A picklable loader of the enabled banks' entries, for the gate's workers. Each call reads
-    only the banks' versions; the entries (up to millions) are read again when one moved."""
+    only the banks' versions. A bank whose version moved is read again; when all it gained since
+    is imports, only the entries newer than those already held are read (a million-entry bank
+    takes seconds to read whole, and new entries must apply within seconds)."""
 
     def __init__(self, database_url: str):
         self._url = database_url
         self._last = BankSet()
+        self._held: dict[str, tuple[int, tuple[BankEntry, ...]]] = {}    # bank -> (version, entries)
 
     def __call__(self) -> BankSet:
         banks = BankStore(engine_for(self._url))
-        if through_outages(banks.versions, "reading the banks' versions") != self._last.versions:
-            self._last = through_outages(banks.active, "reading the banks' entries")
+        versions = through_outages(banks.versions, "reading the banks' versions")
+        if versions != self._last.versions:
+            self._held = {name: through_outages(lambda n=name, v=version: self._read(banks, n, v),
+                                                "reading the banks' entries")
+                          for name, version in versions}
+            self._last = BankSet(versions, tuple(e for _, entries in self._held.values() for e in entries))
         return self._last
+
+    def _read(self, banks: BankStore, name: str, version: int) -> tuple[int, tuple[BankEntry, ...]]:
+        held_version, held = self._held.get(name, (0, ()))
+        if held_version == version:
+            return held_version, held
+        if held and banks.changes_since(name, held_version) == {"imported"}:
+            return version, held + banks.active(name, after_id=held[-1].entry_id).entries
+        return version, banks.active(name).entries
 
 
 class FaceGalleries:
