@@ -67,7 +67,7 @@ def run_bank_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
         media.mkdir(parents=True, exist_ok=True)
         clips = bench_clips(media, CLIPS)
         sampled = [sample_frames(p, settings.media) for p in clips]
-        queries = [ClipHashes({}, tuple(vpdq_feature(f.rgb, f.t) for f in c.frames)) for c in sampled]
+        queries = [ClipHashes({}, tuple(vpdq_feature(f) for f in c.frames)) for c in sampled]
         frames = sum(len(q.frames) for q in queries)
         query = {f"{n:,} entries": timed_ms("ms per clip", lambda i=i: [i.query(q, MIN_PDQ_QUALITY) for q in queries],
                                             per=len(queries))
@@ -75,7 +75,7 @@ def run_bank_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
         sizes = list(query)
         by_size = interleaved(query[sizes[0]], query[sizes[1]], tuple(sizes), rounds=rounds, say=say)
         say(f"[3/3] the family's hashing per clip ({CLIPS} clips of 10 s 720p) vs decode + sampling, {rounds} rounds")
-        hashing = per_call(lambda i: (file_hashes(clips[i]), [vpdq_feature(f.rgb, f.t) for f in sampled[i].frames]),
+        hashing = per_call(lambda i: (file_hashes(clips[i]), [vpdq_feature(f) for f in sampled[i].frames]),
                            range(CLIPS))
         decode = per_call(lambda i: sample_frames(clips[i], settings.media), range(CLIPS))
         per_clip = interleaved(hashing, decode, ("bank hashing", "decode+sample"), rounds=rounds, say=say)

@@ -2,11 +2,12 @@
 
 Each stage of the gate's chain runs on the gate bench's clips under pyinstrument, in this
 process and outside Beam (a profiler sees only its own thread, and Beam's runner would hide the
-stages behind its own frames): decoding and sampling, then each family's handler scoring the
-sampled clips one at a time, as the gate's batches of one do under light load. Time spent in
-native code (FFmpeg, dlib, onnxruntime, OpenCV) is charged to the native function, or the Python
-one that called it. A family that spreads its work over a thread pool (faces) runs it on the
-profiled thread instead, so its figure is its one-thread cost, not its wall time in the gate.
+stages behind its own frames): decoding and sampling (with each frame's PDQ, hashed once for two
+families as LoadMedia does), then each family's handler scoring the sampled clips one at a time,
+as the gate's batches of one do under light load. Time spent in native code (FFmpeg, dlib,
+onnxruntime, OpenCV) is charged to the native function, or the Python one that called it. A
+family that spreads its work over a thread pool (faces) runs it on the profiled thread instead,
+so its figure is its one-thread cost, not its wall time in the gate.
 
 The profile is written whole to `$CLIPGUARD_HOME/bench/gate-profile/<stage>.txt`; the top lines
 by self time, per stage, are printed."""
@@ -24,6 +25,7 @@ from pyinstrument import Profiler
 from pyinstrument.frame import Frame
 
 from bench.results import say
+from classifiers.pdq import with_pdq
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
 from clipguard.core.signals import ClipInput
@@ -57,7 +59,7 @@ def profile_stages(settings: Settings, clips: list[Path]) -> dict[str, list[Line
     stages: dict[str, list[Line]] = {}
     say(f"profiling decode + sampling on {len(clips)} clips")
     sampled = []
-    stages["decode"] = _profiled(lambda: sampled.extend(sample_frames(p, settings.media) for p in clips),
+    stages["decode"] = _profiled(lambda: sampled.extend(with_pdq(sample_frames(p, settings.media)) for p in clips),
                                  len(clips), folder / "decode.txt")
     inputs = [ClipInput(ClipGenerated(f"profile-{i}", "bench", p.as_uri(), "2026-12-03T00:00:00Z"), clip)
               for i, (p, clip) in enumerate(zip(clips, sampled, strict=True))]

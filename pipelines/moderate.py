@@ -27,6 +27,7 @@ from classifiers.base import SignalHandler
 from classifiers.character.aliases import Alias
 from classifiers.character.handler import Catalog
 from classifiers.character.reference_index import Reference
+from classifiers.pdq import with_pdq
 from clipguard.core import families
 from clipguard.core.banks import BankEntry, BankSet
 from clipguard.core.config import MediaLimits, Settings
@@ -141,7 +142,8 @@ class LoadMedia(beam.DoFn):
         try:
             check_declared_size(work.event.attrs, self._limits)
             path = resolve_media(work.event.media_uri, self._roots)
-            clip = sample_frames(path, self._limits)
+            # Hashed once here for the two families that match on PDQ (classifiers/pdq.py).
+            clip = with_pdq(sample_frames(path, self._limits))
         except MediaError as exc:
             return replace(work, media_error=(exc.code, str(exc)))
         except Exception as exc:  # a bug in resolving or sampling must cost one clip a review, not the gate

@@ -12,13 +12,13 @@ import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import numpy as np
-import pdqhash
 from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature
 
 from classifiers.bank.index import FILE_HASHES, BankHit, BankIndex, ClipHashes, VpdqBars, clip_features
 from classifiers.base import Refreshed, SignalHandler
+from classifiers.pdq import frame_pdq
 from clipguard.core.banks import BankSet
+from clipguard.core.media import Frame
 from clipguard.core.signals import ClipInput, Finding, Signal
 from clipguard.core.vocab import BankSignalType, SignalFamily
 
@@ -50,16 +50,16 @@ class BankHandler(SignalHandler[Refreshed[BankSet, BankIndex]]):
     def _score_clip(self, index: BankIndex, item: ClipInput) -> Signal:
         frames = item.clip.frames
         hashes = ClipHashes(file_hashes(item.clip.path) if item.clip.path else {},
-                            tuple(vpdq_feature(f.rgb, f.t) for f in frames))
+                            tuple(vpdq_feature(f) for f in frames))
         findings = tuple(bank_finding(hit, hashes, [(f.index, f.t) for f in frames])
                          for hit in index.query(hashes, MIN_PDQ_QUALITY))
         return Signal(self.name, self.model_name, self.model_version, ok=True, findings=findings,
                       features=clip_features(hashes, [f.index for f in frames]))
 
 
-def vpdq_feature(rgb: np.ndarray, t: float) -> VpdqCompactFeature:
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
-    return VpdqCompactFeature(np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality), float(t))
+def vpdq_feature(frame: Frame) -> VpdqCompactFeature:
+    hex_, quality = frame_pdq(frame)
+    return VpdqCompactFeature(hex_, quality, float(frame.t))
 
 
 def file_hashes(path: Path) -> dict[str, str]:

@@ -107,7 +107,7 @@ class CharacterHandler(SignalHandler[LiveIndex]):
 
     def _score_clip(self, index: CharacterIndex, item: ClipInput, model: LiveIndex) -> Signal:
         frames = item.clip.frames
-        hashes = [hash_frame(f.rgb) for f in frames]
+        hashes = [hash_frame(f.rgb, f.pdq) for f in frames]
         matches = index.pdq.query(hashes) + index.phash.query(hashes)
         if len(index.orb):
             matches += index.orb.query([orb.orb_features(f.rgb) for f in frames])

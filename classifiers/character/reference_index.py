@@ -21,12 +21,12 @@ from typing import BinaryIO, ClassVar, Protocol, Self, TypeVar
 import faiss
 import imagehash
 import numpy as np
-import pdqhash
 from PIL import Image
 
 from classifiers.base import best_per
 from classifiers.character import orb
 from classifiers.hamming import HammingIndex
+from classifiers.pdq import pdq_hash
 from clipguard.core.claims import Reference
 
 PDQ_BITS = 256
@@ -56,11 +56,11 @@ class FrameHash:
     phash: str      # 16 hex chars
 
 
-def hash_frame(rgb: np.ndarray) -> FrameHash:
-    """PDQ and pHash of one RGB frame: used for clip frames and for claim references alike."""
-    bits, quality = pdqhash.compute(np.ascontiguousarray(rgb))
-    pdq = np.packbits(bits.astype(np.uint8)).tobytes().hex()
-    return FrameHash(pdq, int(quality), str(imagehash.phash(Image.fromarray(rgb))))
+def hash_frame(rgb: np.ndarray, pdq: tuple[str, int] | None = None) -> FrameHash:
+    """PDQ and pHash of one RGB frame: used for clip frames and for claim references alike. A
+    frame's PDQ that the pipeline already computed is passed in rather than computed again."""
+    hex_, quality = pdq if pdq is not None else pdq_hash(rgb)
+    return FrameHash(hex_, quality, str(imagehash.phash(Image.fromarray(rgb))))
 
 
 @dataclass(frozen=True)

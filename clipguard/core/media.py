@@ -23,6 +23,8 @@ class Frame:
     t: float            # seconds from the start
     cut: bool           # first frame after a scene cut
     rgb: np.ndarray     # HxWx3 uint8, longest side at most MediaLimits.frame_max_side
+    # (PDQ hex, quality), once the pipeline has hashed the frame for every family that reads it.
+    pdq: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
