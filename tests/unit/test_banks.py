@@ -1,19 +1,26 @@
-"""The bank family's parts without media: file formats, the index and the rule."""
+"""The bank family's parts without media: file formats, the index, the rule, and the PDQ each
+sampled frame carries."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from random import Random
 
 import pytest
 from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature, vpdq_to_json
+from threatexchange.signal_type.pdq.pdq_hasher import _pdq_from_numpy_array
 
 from classifiers.bank import DEFAULT_SECTION
 from classifiers.bank.formats import BadBankFile, parse, write
-from classifiers.bank.handler import bank_finding
+from classifiers.bank.handler import bank_finding, vpdq_feature
 from classifiers.bank.index import BankIndex, ClipHashes, VpdqBars
 from classifiers.bank.rule import bank_rule
+from classifiers.character.reference_index import hash_frame
+from classifiers.pdq import pdq_hash, with_pdq
 from clipguard.core.banks import BankEntry, BankSet
+from clipguard.core.media import Frame, SampledClip
 from clipguard.core.signals import Signal
+from fixtures.clips import image
 from fixtures.signatures import far, near
 
 RNG = Random(23)
@@ -73,3 +80,16 @@ def test_file_hashes_match_exactly_and_vpdq_needs_most_of_the_clip():
     assert bank_rule(signal, DEFAULT_SECTION, "p@1", {}) == []       # 75% < the 80% bar
     whole = index.query(ClipHashes({}, frames(*(near(h, 4, RNG) for h in video))), 50)
     assert whole[0].query_match_percent == 100.0
+
+
+def test_a_frames_pdq_is_threatexchanges_and_is_hashed_once_for_every_family():
+    rgb = image("coffee")
+    assert pdq_hash(rgb) == _pdq_from_numpy_array(rgb)
+    clip = with_pdq(SampledClip((Frame(0, 0.0, False, rgb),), 1.0, rgb.shape[1], rgb.shape[0], 1))
+    frame = clip.frames[0]
+    assert frame.pdq == pdq_hash(rgb)
+    assert hash_frame(rgb).pdq == hash_frame(rgb, frame.pdq).pdq == frame.pdq[0]
+    # A hash the pipeline put on the frame is what both families read, not recomputed.
+    planted = replace(frame, pdq=("f" * 64, 77))
+    assert (vpdq_feature(planted).pdq_hex, vpdq_feature(planted).quality) == ("f" * 64, 77)
+    assert hash_frame(planted.rgb, planted.pdq).pdq == "f" * 64
