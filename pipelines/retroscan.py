@@ -229,8 +229,8 @@ class MatchBank(beam.DoFn):
 
     def setup(self) -> None:
         section = self._policy.signals["bank"]
-        vpdq = VpdqBars(section["vpdq"]["distance"], section["vpdq"]["quality"])
-        self._index = BankIndex(BankStore(engine_for(self._url)).active(self._bank), section["pdq_distance"], vpdq)
+        self._index = BankIndex(BankStore(engine_for(self._url)).active(self._bank), section["pdq_distance"],
+                                VpdqBars.widest([section]))
 
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
         clip_id, _, features = stored

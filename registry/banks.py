@@ -168,9 +168,9 @@ class BankStore:
         `after_id`), with their terms. Read as plain rows, not ORM objects: a million entries
         must load in seconds."""
         with Session(self._engine) as s:
-            terms = {b.name: b for b in s.scalars(select(BankRow).where(BankRow.enabled))
-                     if only is None or b.name == only}
-            versions = tuple(sorted((b.name, b.version) for b in terms.values())) if only is None else self.versions()
+            enabled = s.scalars(select(BankRow).where(BankRow.enabled).order_by(BankRow.name)).all()
+            versions = tuple((b.name, b.version) for b in enabled)
+            terms = {b.name: b for b in enabled if only is None or b.name == only}
             query = (select(BankEntryRow.entry_id, BankEntryRow.bank, BankEntryRow.signal_type, BankEntryRow.signal,
                             BankEntryRow.label, BankEntryRow.source_id)
                      .where(BankEntryRow.bank.in_(list(terms)), BankEntryRow.removed_at.is_(None),

@@ -20,8 +20,7 @@ def _handler(context: HandlerContext) -> Handler:
 
     # The index finds hits within the widest bars any policy judging these signals uses.
     sections = context.policy_sections.get(SignalFamily.BANK) or (DEFAULT_SECTION,)
-    vpdq = VpdqBars(max(s["vpdq"]["distance"] for s in sections), min(s["vpdq"]["quality"] for s in sections))
-    return BankHandler(context.banks, max(s["pdq_distance"] for s in sections), vpdq,
+    return BankHandler(context.banks, max(s["pdq_distance"] for s in sections), VpdqBars.widest(sections),
                        max_batch_size=context.max_batch_size)
 
 

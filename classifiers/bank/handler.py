@@ -14,7 +14,7 @@ from pathlib import Path
 
 from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature
 
-from classifiers.bank.index import FILE_HASHES, BankHit, BankIndex, ClipHashes, VpdqBars, clip_features
+from classifiers.bank.index import FILE_HASHES, PDQ_BITS, BankHit, BankIndex, ClipHashes, VpdqBars, clip_features
 from classifiers.base import Refreshed, SignalHandler
 from classifiers.pdq import frame_pdq
 from clipguard.core.banks import BankSet
@@ -92,5 +92,6 @@ def bank_finding(hit: BankHit, clip: ClipHashes, frames: Sequence[tuple[int, flo
                      "compared_match_percent": hit.compared_match_percent}
         detail = (f"{hit.query_match_percent:.0f}% of the clip's frames match vPDQ entry {entry.entry_id} of bank "
                   f"{entry.bank!r}")
-    return Finding(detail, round(1 - hit.distance / 100, 4) if entry.signal_type != BankSignalType.PDQ
-                   else round(1 - hit.distance / 256, 4), evidence)
+    # A closeness in [0, 1]: PDQ bits out of 256; file hashes and vPDQ already count in percent.
+    scale = PDQ_BITS if entry.signal_type == BankSignalType.PDQ else 100
+    return Finding(detail, round(1 - hit.distance / scale, 4), evidence)

@@ -12,13 +12,15 @@ what a hit means (classifiers/bank/rule.py)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from threatexchange.extensions.vpdq.vpdq_brute_matcher import match_VPDQ_hash_brute
 from threatexchange.extensions.vpdq.vpdq_util import VpdqCompactFeature, json_to_vpdq
 
+from classifiers.base import best_per
 from classifiers.hamming import HammingIndex
 from clipguard.core.banks import BankEntry, BankSet
 from clipguard.core.vocab import BankSignalType
@@ -34,6 +36,12 @@ class VpdqBars:
     quality: int = 50
     query_match_percent: float = 80.0
     compared_match_percent: float = 0.0
+
+    @classmethod
+    def widest(cls, sections: Sequence[Mapping[str, Any]]) -> VpdqBars:
+        """The frame bars under which every policy section's hits are found (the percentages are
+        each rule's to judge)."""
+        return cls(max(s["vpdq"]["distance"] for s in sections), min(s["vpdq"]["quality"] for s in sections))
 
 
 FILE_HASHES = (BankSignalType.MD5, BankSignalType.SHA256)
@@ -92,13 +100,12 @@ class BankIndex:
         usable = [i for i, f in enumerate(clip.frames) if f.quality >= min_quality]
         if not usable or not len(self._pdq):
             return []
-        best: dict[int, BankHit] = {}      # the closest frame per entry
         found = self._pdq.search([clip.frames[i].pdq_hex for i in usable])
-        for frame, (positions, distances) in zip(usable, found, strict=True):
-            for p, d in zip(positions.tolist(), distances.tolist(), strict=True):
-                if p not in best or d < best[p].distance:
-                    best[p] = BankHit(self._pdq_entries[p], float(d), frame)
-        return sorted(best.values(), key=lambda h: (h.distance, h.entry.entry_id))
+        hits = (BankHit(self._pdq_entries[p], float(d), frame)
+                for frame, (positions, distances) in zip(usable, found, strict=True)
+                for p, d in zip(positions.tolist(), distances.tolist(), strict=True))
+        closest = best_per(hits, lambda h: h.entry.entry_id, lambda h: -h.distance)   # the closest frame per entry
+        return sorted(closest, key=lambda h: (h.distance, h.entry.entry_id))
 
     def _vpdq_hits(self, clip: ClipHashes) -> list[BankHit]:
         if not clip.frames or not len(self._vpdq_frames):

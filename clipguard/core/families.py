@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from clipguard.core.banks import BankSet
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Reason
 from clipguard.core.people import Gallery, Grant
@@ -42,8 +43,8 @@ class HandlerContext:
     # Each family's sections in the live policy and every shadow, for a family whose measurement
     # depends on what a policy names (provenance verifies signers against the anchors they trust).
     policy_sections: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
-    # The enabled hash banks' entries (a clipguard.core.banks.BankSet), re-read as they change.
-    banks: Callable[[], Any] = lambda: None
+    # The enabled hash banks' entries, re-read as they change; none unless the pipeline says.
+    banks: Callable[[], BankSet] = BankSet
 
 
 class Handler(Protocol):
