@@ -27,6 +27,7 @@ from pipelines import metrics
 
 END = 2**62  # an unbounded partition's restriction never reaches this
 # Tansu answers group members within ~3 s with these; the defaults take ~23 s (DESIGN.md).
+MAX_RECORDS_PER_POLL = 32  # per partition: so no bundle holds more than this many events from one
 CONSUMER_TIMEOUTS = {"max_poll_interval_ms": 3000, "session_timeout_ms": 6000, "heartbeat_interval_ms": 1000}
 
 
@@ -87,7 +88,7 @@ class ReadPartitions(beam.DoFn):
     partitions discards its in-flight fetch on every call, which cost up to a second per event.
     """
 
-    def __init__(self, idle_exit_s: float | None = None, poll_ms: int = 50, max_records: int = 32,
+    def __init__(self, idle_exit_s: float | None = None, poll_ms: int = 50, max_records: int = MAX_RECORDS_PER_POLL,
                  fetch_max_wait_ms: int = 100):
         self._idle_exit_s = idle_exit_s
         self._poll_ms = poll_ms

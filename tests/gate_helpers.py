@@ -8,11 +8,19 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kafka import KafkaProducer
+from sqlalchemy.exc import DBAPIError
 
 from clipguard.app.broker import PARTITIONS, ensure_topics, free_port, start_broker
 from clipguard.core.config import GATE_GROUP, TOPIC_CLIPS, Settings
 from clipguard.core.contracts import ClipGenerated
-from pipelines.kafka_io import committed_count
+from pipelines.kafka_io import MAX_RECORDS_PER_POLL, committed_count
+from registry.db import engine_for
+from registry.store import DecisionStore
+
+# For a test that kills something "mid-stream": one partition, and more events on it than the gate
+# reads in one poll, so its first bundle cannot decide the whole backlog before the kill.
+MID_STREAM_PARTITIONS = 1
+MID_STREAM_BACKLOG = MAX_RECORDS_PER_POLL + 16
 
 
 def sqlite_settings(tmp_path: Path, bootstrap: str, media_root: Path) -> Settings:
@@ -59,6 +67,24 @@ def await_committed(bootstrap: str, count: int, timeout_s: float = 60) -> int:
     while (total := committed_total(bootstrap)) < count and time.monotonic() < deadline:
         time.sleep(0.3)
     return total
+
+
+def await_first_decision(database_url: str, timeout_s: float = 120) -> None:
+    """Wait until the gate has recorded a decision. Read from the registry rather than the
+    decisions topic, so a test that kills something "mid-stream" does not first spend seconds
+    joining a consumer while the gate works through its backlog."""
+    store = DecisionStore(engine_for(database_url))
+    deadline = time.monotonic() + timeout_s
+    while not _decided_any(store):
+        assert time.monotonic() < deadline, f"the gate decided nothing in {timeout_s:.0f} s"
+        time.sleep(0.2)
+
+
+def _decided_any(store: DecisionStore) -> bool:
+    try:
+        return bool(store.all())
+    except DBAPIError:      # the gate has not created its tables yet
+        return False
 
 
 def committed_total(bootstrap: str) -> int:

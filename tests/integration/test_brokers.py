@@ -17,24 +17,33 @@ from clipguard.core.config import TOPIC_CLIPS, TOPIC_DEADLETTER, TOPIC_DECISIONS
 from pipelines.kafka_io import read_decisions
 from registry.db import engine_for
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, publish, running_broker, sqlite_settings
+from tests.gate_helpers import (
+    MID_STREAM_BACKLOG,
+    MID_STREAM_PARTITIONS,
+    await_committed,
+    await_first_decision,
+    clip_event,
+    publish,
+    running_broker,
+    sqlite_settings,
+)
 
-NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage"]
+NAMES = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
 
 
 def test_a_kafka_broker_killed_mid_stream_loses_no_event_and_no_decision(tmp_path: Path, clips_dir: Path):
     address = f"127.0.0.1:{free_port()}"
     home, log = tmp_path / "broker", str(tmp_path / "broker.log")
     s = sqlite_settings(tmp_path, address, clips_dir)
-    before = {f"before-{i:02d}": clips_dir / f"{NAMES[i % 4]}.mp4" for i in range(16)}
-    after = {f"after-{i:02d}": clips_dir / f"{NAMES[i % 4]}.mp4" for i in range(8)}
+    before = {f"before-{i:02d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(MID_STREAM_BACKLOG)}
+    after = {f"after-{i:02d}": clips_dir / f"{NAMES[i % len(NAMES)]}.mp4" for i in range(8)}
     brokers = [start_broker(address, log, engine="kafka", home=home)]
     gate = None
     try:
-        ensure_topics(address)
+        ensure_topics(address, partitions=MID_STREAM_PARTITIONS)
         publish(address, [clip_event(c, p) for c, p in before.items()])
         gate = start_gate(s, log=tmp_path / "gate.log")
-        read_decisions(address, set(list(before)[:1]), timeout_s=120)   # mid-stream now
+        await_first_decision(s.database_url)                            # mid-stream now
         brokers[-1].send_signal(signal.SIGKILL)
         brokers[-1].wait(timeout=30)
         decided_while_up = len(DecisionStore(engine_for(s.database_url)).all())

@@ -24,7 +24,16 @@ from registry.claims import ClaimStore
 from registry.db import engine_for, migrate
 from registry.review import ReviewQueue
 from registry.store import DecisionStore
-from tests.gate_helpers import await_committed, clip_event, publish, scrape
+from tests.gate_helpers import (
+    MID_STREAM_BACKLOG,
+    MID_STREAM_PARTITIONS,
+    await_committed,
+    await_first_decision,
+    clip_event,
+    publish,
+    running_broker,
+    scrape,
+)
 from usecases.references import build_references
 
 # The memory regression test's bound on the gate's growth; see the test for what it was measured against.
@@ -106,30 +115,30 @@ def test_bad_events_are_dead_lettered_or_reviewed_and_the_gate_keeps_going(gate_
     assert len(lags) == 3 and all(v >= 0 for v in lags.values())
 
 
-def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(gate_settings: Settings, clips_dir: Path,
-                                                                  tmp_path: Path):
-    s = gate_settings
+def test_a_gate_killed_mid_stream_resumes_and_decides_every_clip(settings: Settings, broker_engine: str,
+                                                                  clips_dir: Path, tmp_path: Path):
     names = ["coffee-pan", "rocket-launch", "cat-cutin", "space-montage", "astronaut-portrait", "cat-character"]
-    # Enough backlog (several seconds of work) that the kill lands mid-stream.
-    events = {f"clip-{i:03d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(48)}
-    publish(s.kafka_bootstrap, [clip_event(c, p) for c, p in events.items()])
-    log = tmp_path / "gate.log"
-    first = start_gate(s, log=log)
-    try:
-        read_decisions(s.kafka_bootstrap, set(list(events)[:1]), timeout_s=120)  # it is mid-stream now
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    decided_before_restart = len(DecisionStore(engine_for(s.database_url)).all())
-    assert decided_before_restart < len(events), "the gate finished before it was killed; nothing was tested"
+    events = {f"clip-{i:03d}": clips_dir / f"{names[i % len(names)]}.mp4" for i in range(MID_STREAM_BACKLOG)}
+    with running_broker(broker_engine, tmp_path / "broker", partitions=MID_STREAM_PARTITIONS) as address:
+        s = replace(settings, kafka_bootstrap=address)
+        publish(address, [clip_event(c, p) for c, p in events.items()])
+        log = tmp_path / "gate.log"
+        first = start_gate(s, log=log)
+        try:
+            await_first_decision(s.database_url)                                 # it is mid-stream now
+        finally:
+            first.send_signal(signal.SIGKILL)
+            first.wait(timeout=30)
+        decided_before_restart = len(DecisionStore(engine_for(s.database_url)).all())
+        assert decided_before_restart < len(events), "the gate finished before it was killed; nothing was tested"
 
-    second = start_gate(s, "--idle-exit", "5", log=log)
-    try:
-        got = read_decisions(s.kafka_bootstrap, set(events), timeout_s=180)
-        committed = await_committed(s.kafka_bootstrap, len(events))
-    finally:
-        second.terminate()
-        second.wait(timeout=30)
+        second = start_gate(s, "--idle-exit", "5", log=log)
+        try:
+            got = read_decisions(address, set(events), timeout_s=180)
+            committed = await_committed(address, len(events))
+        finally:
+            second.terminate()
+            second.wait(timeout=30)
     assert set(got) == set(events)
     stored = DecisionStore(engine_for(s.database_url)).all()
     assert {d["clip_id"] for d in stored} == set(events)
