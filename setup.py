@@ -120,6 +120,7 @@ setup(
             "lineage = classifiers.lineage:MANIFEST",
             "provenance = classifiers.provenance:MANIFEST",
             "bank = classifiers.bank:MANIFEST",
+            "music = classifiers.music:MANIFEST",
         ],
     },
 )

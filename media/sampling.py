@@ -1,4 +1,4 @@
-"""Resolve an event's media and turn it into a few representative frames.
+"""Resolve an event's media and turn it into a few representative frames, and its soundtrack.
 
 Resolution refuses anything but `file://` URIs that stay inside the media roots after every
 symlink is followed. Sampling takes uniform frames plus the first frame after each scene cut,
@@ -10,6 +10,8 @@ from __future__ import annotations
 import io
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from urllib.parse import unquote, urlparse
@@ -19,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from clipguard.core.config import MediaLimits
-from clipguard.core.media import Frame, MediaError, SampledClip
+from clipguard.core.media import Audio, Frame, MediaError, SampledClip
+from media.audio import decode_audio
 
 
 def uri_path(uri: str) -> str:
@@ -72,9 +75,10 @@ def check_declared_size(attrs: dict, limits: MediaLimits) -> None:
 
 
 def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
-    """Decode `path` and keep uniform frames plus scene-cut frames, at most `max_frames`."""
+    """Decode `path` and keep uniform frames plus scene-cut frames, at most `max_frames`, and its
+    first audio stream."""
     check_size(path, limits)
-    try:
+    with decoding(path):
         with av.open(str(path), metadata_errors="ignore") as container:
             if not container.streams.video:
                 raise MediaError("media_no_video", f"{path.name} has no video stream with frames in it")
@@ -88,19 +92,35 @@ def sample_frames(path: Path, limits: MediaLimits) -> SampledClip:
             declared = float(stream.duration * stream.time_base) if stream.duration else None
             if declared is not None and declared > limits.max_duration_s:
                 raise MediaError("media_too_large", f"{declared:.0f}s exceeds the {limits.max_duration_s:.0f}s limit")
-            return replace(_sample(container, stream, width, height, limits, path.name), path=path)
+            deadline = time.monotonic() + limits.decode_deadline_s      # the video's and the audio's
+            sampled = _sample(container, stream, width, height, limits, path.name, deadline)
+        return replace(sampled, path=path, audio=decode_audio(path, limits, deadline))
+
+
+def read_recording(path: Path, limits: MediaLimits) -> Audio | None:
+    """The first audio stream of a file that may have no video (a claim's recording)."""
+    check_size(path, limits)
+    with decoding(path):
+        return decode_audio(path, limits)
+
+
+@contextmanager
+def decoding(path: Path) -> Iterator[None]:
+    """The boundary of the whole decode path: whatever a hostile or broken file makes PyAV or
+    numpy raise (an SVG opens with no codec context at all), the media is unreadable, never a crash."""
+    try:
+        yield
     except MediaError:
         raise
     except Exception as exc:
-        # The boundary of the whole decode path: whatever a hostile or broken file makes PyAV or
-        # numpy raise (an SVG opens with no codec context at all), the clip is unreadable, never a crash.
         # FFmpeg's messages quote the whole path; the media roots are nobody's business but ours.
         cause = str(exc).replace(str(path), path.name)
         raise MediaError("media_corrupt", f"{path.name} could not be decoded: {type(exc).__name__}: {cause}"[:500]) \
             from None
 
 
-def _sample(container, stream, width: int, height: int, limits: MediaLimits, name: str) -> SampledClip:
+def _sample(container, stream, width: int, height: int, limits: MediaLimits, name: str,
+            deadline: float) -> SampledClip:
     scale = min(1.0, limits.frame_max_side / max(width, height))
     out_w, out_h = max(2, round(width * scale) // 2 * 2), max(2, round(height * scale) // 2 * 2)
     step = 1.0 / limits.sample_fps
@@ -110,7 +130,6 @@ def _sample(container, stream, width: int, height: int, limits: MediaLimits, nam
     count = 0
     t = 0.0
     rate = float(stream.average_rate or 25)
-    deadline = time.monotonic() + limits.decode_deadline_s
     for frame in container.decode(stream):
         t = float(frame.time) if frame.time is not None else count / rate
         if t > limits.max_duration_s:

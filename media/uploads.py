@@ -1,6 +1,7 @@
-"""Uploaded media (a claim's references, an enrolment's photos) read into RGB frames, after the
-checks every upload gets: not empty, under the byte and pixel caps (decompression bombs
-included), readable, at least 32 px. One door, so every upload is refused the same way.
+"""Uploaded media (a claim's references, an enrolment's photos) read into RGB frames or a
+recording, after the checks every upload gets: not empty, under the byte and pixel caps
+(decompression bombs included), readable, at least 32 px or 5 s. One door, so every upload is
+refused the same way.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 from clipguard.core.config import MediaLimits
-from media.sampling import MediaError, sample_frames
+from clipguard.core.media import Audio
+from media.sampling import MediaError, read_recording, sample_frames
 
 MAX_UPLOAD_BYTES = 64 << 20
 MAX_UPLOAD_PIXELS = 40_000_000
 MIN_UPLOAD_SIDE = 32
 CLIP_FRAMES = 4          # an uploaded clip contributes this many frames at most
+MIN_RECORDING_S = 5.0    # the shortest excerpt the music family claims to find
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp", ".gif", ".tif", ".tiff"}
 
 
@@ -37,9 +40,10 @@ class Upload:
 
 @dataclass(frozen=True)
 class Media:
-    frames: list[np.ndarray]    # RGB
-    kind: str                   # image | clip
+    frames: list[np.ndarray]    # RGB; none for a recording
+    kind: str                   # image | clip | audio
     sha256: str
+    audio: Audio | None = None  # a recording, or a clip's soundtrack
 
 
 def read_media(upload: Upload, limits: MediaLimits) -> Media:
@@ -56,14 +60,33 @@ def read_media(upload: Upload, limits: MediaLimits) -> Media:
         tmp.write(upload.data)
         tmp.flush()
         try:
-            clip = sample_frames(Path(tmp.name), limits)
+            return _clip_or_recording(upload, Path(tmp.name), limits, digest)
         except MediaError as exc:
             # The message names the temporary file; the client sent it under its own name.
             detail = str(exc).replace(Path(tmp.name).name, "the file")
-            raise BadUpload(f"{upload.name}: not a readable image or clip ({detail})") from None
+            raise BadUpload(f"{upload.name}: not a readable image, clip or recording ({detail})") from None
+
+
+def _clip_or_recording(upload: Upload, path: Path, limits: MediaLimits, digest: str) -> Media:
+    try:
+        clip = sample_frames(path, limits)
+    except MediaError as exc:
+        if exc.code != "media_no_video":
+            raise
+        return _recording(upload, path, limits, digest)
     _check_side(upload, clip.width, clip.height)
     step = max(1, len(clip.frames) // CLIP_FRAMES)
-    return Media([f.rgb for f in clip.frames[::step][:CLIP_FRAMES]], "clip", digest)
+    return Media([f.rgb for f in clip.frames[::step][:CLIP_FRAMES]], "clip", digest, clip.audio)
+
+
+def _recording(upload: Upload, path: Path, limits: MediaLimits, digest: str) -> Media:
+    audio = read_recording(path, limits)
+    if audio is None:
+        raise MediaError("media_no_video", "it has neither a video nor an audio stream")
+    if audio.duration_s < MIN_RECORDING_S:
+        raise BadUpload(f"{upload.name}: {audio.duration_s:.1f} s of audio; a recording needs "
+                        f"{MIN_RECORDING_S:.0f} s at least")
+    return Media([], "audio", digest, audio)
 
 
 def _looks_like_image(data: bytes) -> bool:

@@ -36,6 +36,7 @@ from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
 from classifiers.character.rule import measure_value
 from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
+from clipguard.core.claims import visual
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
 from clipguard.core.signals import Signal
@@ -127,7 +128,7 @@ class MatchClaim(beam.DoFn):
 
     def setup(self) -> None:
         engine = engine_for(self._url)
-        references = ClaimStore(engine).active_references(self._claim_id)
+        references = visual(ClaimStore(engine).active_references(self._claim_id))
         self._hashes = (PdqIndex.build(references), PhashIndex.build(references))
         self._orb = OrbIndex.build(references)
         self._clips = DecisionStore(engine)

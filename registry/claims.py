@@ -30,11 +30,12 @@ class NewReference:
     pdq: str
     phash: str
     thumbnail: bytes | None = None    # JPEG, for the analyst's side-by-side view
-    media_kind: str = "image"         # image | clip
+    media_kind: str = "image"         # image | clip | audio
     media_sha256: str = ""
     orb: bytes | None = None          # classifiers.character.orb.serialize of the reference's variants
     embedding: bytes | None = None    # CLIP, when the operator configured weights
     embedding_model: str | None = None
+    audio: bytes | None = None        # classifiers.music.index.to_bytes of a recording's landmarks
 
 
 @dataclass(frozen=True)
@@ -87,7 +88,8 @@ class ClaimStore:
             session.add_all(ClaimReferenceRow(reference_id=uuid.uuid4().hex, claim_id=claim_id, label=r.label,
                                               pdq=r.pdq, phash=r.phash, thumbnail=r.thumbnail,
                                               media_kind=r.media_kind, media_sha256=r.media_sha256, orb=r.orb,
-                                              embedding=r.embedding, embedding_model=r.embedding_model)
+                                              embedding=r.embedding, embedding_model=r.embedding_model,
+                                              audio=r.audio)
                             for r in references)
             session.add(ClaimEventRow(claim_id=claim_id, at=now, actor=holder_id, action="filed",
                                       detail={"title": title, "action": action, "aliases": alias_rows,
@@ -117,7 +119,8 @@ class ClaimStore:
                                      .order_by(ClaimEventRow.event_id))
             return self._info(row, [{"reference_id": r.reference_id, "label": r.label, "media_kind": r.media_kind,
                                      "media_sha256": r.media_sha256, "pdq": r.pdq, "phash": r.phash,
-                                     "orb": r.orb is not None, "embedding_model": r.embedding_model}
+                                     "orb": r.orb is not None, "embedding_model": r.embedding_model,
+                                     "audio": r.audio is not None}
                                     for r in refs],
                               [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
                                for e in events])
@@ -160,7 +163,7 @@ class ClaimStore:
             query = query.where(ClaimReferenceRow.reference_id.in_(reference_ids))
         with Session(self._engine) as session:
             return [Reference(ref.reference_id, claim.claim_id, claim.title, claim.action, ref.pdq, ref.phash,
-                              ref.orb, ref.embedding, ref.embedding_model)
+                              ref.orb, ref.embedding, ref.embedding_model, ref.audio)
                     for ref, claim in session.execute(query)]
 
     def active_aliases(self) -> list[tuple[str, str, str, str, str]]:

@@ -87,12 +87,14 @@ class ClaimReferenceRow(Base):
     phash: Mapped[str] = mapped_column(String(16))
     # A small JPEG of the reference, shown beside the matched frame in the console.
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
-    media_kind: Mapped[str] = mapped_column(String(8), default="image")     # image | clip
+    media_kind: Mapped[str] = mapped_column(String(8), default="image")     # image | clip | audio
     media_sha256: Mapped[str] = mapped_column(String(64), default="")      # of the file the holder sent
     orb: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)   # serialized ORB variants
     # A CLIP embedding (float32) and the weights that made it; only comparable with the same weights.
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     embedding_model: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # A recording's landmarks (classifiers.music.index.to_bytes); pdq and phash are then empty.
+    audio: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
 
 
 class ClaimEventRow(Base):

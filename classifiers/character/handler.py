@@ -31,6 +31,7 @@ from classifiers.character.reference_index import (
     Reference,
     hash_frame,
 )
+from clipguard.core.claims import visual
 from clipguard.core.contracts import thumbnail_ref
 from clipguard.core.signals import ClipInput, Finding, Signal
 
@@ -60,7 +61,7 @@ class CharacterIndex:
 
     @classmethod
     def build(cls, catalog: Catalog, embedding_version: str | None = None) -> CharacterIndex:
-        refs = catalog.references
+        refs = visual(catalog.references)
         return cls(PdqIndex.build(refs), PhashIndex.build(refs), OrbIndex.build(refs), AliasIndex(catalog.aliases),
                    EmbeddingIndex(refs, embedding_version))
 

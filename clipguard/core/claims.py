@@ -3,6 +3,7 @@ The registry stores references, the character signal indexes them, retroscan re-
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -19,3 +20,9 @@ class Reference:
     orb: bytes | None = None           # classifiers.character.orb.serialize of the reference's variants
     embedding: bytes | None = None     # CLIP, when the operator configured weights
     embedding_model: str | None = None
+    audio: bytes | None = None         # classifiers.music.index.to_bytes of a recording's landmarks
+
+
+def visual(references: Iterable[Reference]) -> list[Reference]:
+    """The references that are pictures (an image, or a frame of a clip), not recordings."""
+    return [r for r in references if r.pdq]

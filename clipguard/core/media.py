@@ -28,6 +28,16 @@ class Frame:
 
 
 @dataclass(frozen=True)
+class Audio:
+    samples: np.ndarray     # mono float32 in [-1, 1]
+    rate: int               # samples per second
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.samples) / self.rate
+
+
+@dataclass(frozen=True)
 class SampledClip:
     frames: tuple[Frame, ...]
     duration_s: float
@@ -37,3 +47,5 @@ class SampledClip:
     # The file the frames came from, inside the media roots: for the families that read the file
     # itself (provenance reads its C2PA manifest). None for frames made in memory.
     path: Path | None = None
+    # The first audio stream, for the audio families; None when the clip has none.
+    audio: Audio | None = None

@@ -34,6 +34,7 @@ class SignalFamily(StrEnum):
     LINEAGE = "lineage"
     PROVENANCE = "provenance"
     BANK = "bank"
+    MUSIC = "music"
 
 
 class ReasonKind(StrEnum):
