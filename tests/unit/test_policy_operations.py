@@ -34,7 +34,8 @@ def signals(score: float) -> dict[str, Signal]:
             "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True),
             "lineage": Signal("lineage", "registry", "1", ok=True),
             "provenance": Signal("provenance", "c2pa", "v", ok=True),
-            "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True)}
+            "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True),
+            "music": Signal("music", "landmarks", "v", ok=True)}
 
 
 def stricter(review: float, version: str = "shadow-1"):
