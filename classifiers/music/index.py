@@ -78,12 +78,15 @@ class LandmarkIndex:
         """Each reference the clip's peaks agree with, under the warp that agrees best."""
         best: dict[int, AudioHit] = {}
         for warp in WARPS:
-            for hit in self._query_warp(landmarks(clip, warp), warp, min_landmarks):
+            for hit in self.query_warp(clip, warp, min_landmarks):
                 if hit.reference not in best or hit.landmarks > best[hit.reference].landmarks:
                     best[hit.reference] = hit
         return sorted(best.values(), key=lambda h: -h.landmarks)
 
-    def _query_warp(self, marks: Landmarks, warp: tuple[float, float], min_landmarks: int) -> list[AudioHit]:
+    def query_warp(self, clip: Peaks, warp: tuple[float, float],
+                   min_landmarks: int = SEARCH_LANDMARKS) -> list[AudioHit]:
+        """The references the clip's peaks agree with under one warp (the plain index: no warp)."""
+        marks = landmarks(clip, warp)
         lo = np.searchsorted(self._hashes, marks.hashes, "left")
         counts = np.searchsorted(self._hashes, marks.hashes, "right") - lo
         total = int(counts.sum())
