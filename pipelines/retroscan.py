@@ -4,7 +4,7 @@ filed or a cameo owner withdraws consent.
     stored features of clips now allowed or in review
         -> claim: match the frame hashes against the claim's references (PDQ and pHash); where
                   they find nothing, sample the clip's media again and match ORB (crops, art on
-                  a new background)
+                  a new background); a recording's landmarks against the stored soundtrack peaks
            cameo: match the people seen against the owner's face, under their current permission
         -> takedown decisions (source "retroscan") -> Kafka, registry, the holder's matches or the
            owner's sightings
@@ -36,6 +36,7 @@ from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
 from classifiers.character.rule import measure_value
 from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
+from classifiers.music.handler import MusicIndex, stored_peaks
 from clipguard.core.claims import visual
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
@@ -75,6 +76,9 @@ class Remixes:
     taken_down: list[str] = field(default_factory=list)   # the same claim or person found in them
     reviewed: list[str] = field(default_factory=list)     # not found: an analyst decides
     hidden: int = 0          # already blocked or taken down, or an analyst's call: left as they are
+
+    def __add__(self, other: Remixes) -> Remixes:
+        return Remixes(self.taken_down + other.taken_down, self.reviewed + other.reviewed, self.hidden + other.hidden)
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,34 @@ class MatchClaim(beam.DoFn):
                         ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], evidence["method"],
                                    measure_value(evidence),
                                    evidence["frame"], "takedown", "retroscan"))
+
+
+class MatchMusic(beam.DoFn):
+    """One stored clip's soundtrack peaks (the music family's features) against the claim's
+    recordings; a match the policy takes down is taken down. A clip stored without peaks had no
+    soundtrack."""
+
+    def __init__(self, database_url: str, claim_id: str, policy: Policy):
+        self._url = database_url
+        self._claim_id = claim_id
+        self._policy = policy
+        self._scanned = Metrics.counter(NAMESPACE, "scanned")
+
+    def setup(self) -> None:
+        self._index = MusicIndex.of(ClaimStore(engine_for(self._url)).active_references(self._claim_id))
+
+    def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
+        clip_id, _, features = stored
+        self._scanned.inc()
+        signal = Signal("music", "retroscan", "stored-peaks", ok=True,
+                        findings=self._index.findings(stored_peaks(features)))
+        hits = [reason for verdict, reason in judge(signal, self._policy) if verdict == "takedown"]
+        if hits:
+            reason = max(hits, key=lambda r: r.evidence["landmarks"])
+            evidence = reason.evidence
+            yield Takedown(retroscan_takedown(clip_id, reason, self._policy.label, "stored-peaks", utcnow()),
+                           ClaimMatch(self._claim_id, clip_id, evidence["reference_id"], "landmarks",
+                                      float(evidence["landmarks"]), None, "takedown", "retroscan"))
 
 
 class MatchCameo(beam.DoFn):
@@ -311,10 +343,19 @@ def run_retroscan(settings: Settings, claim_id: str, policy_path: str | None = N
         raise ValueError(f"claim {claim_id} asks for {info.action!r}; retroscan applies only takedown claims")
     policy = live_policy(settings.database_url, policy_path)
     media = MediaAccess(settings.media_roots, settings.media) if reread_media else None
-    match = MatchClaim(settings.database_url, claim_id, policy, media)
-    counters, taken = _scan(settings, "character", match, claim_id, runner,
-                            lambda: {m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"})
-    remixes = cascade_to_remixes(settings, taken, match, "character", f"claim {claim_id} ({info.title!r})", policy)
+    kinds = {r["media_kind"] for r in info.references}
+    # Pictures are matched on the character family's stored hashes, recordings on the music family's peaks.
+    scans = ([("character", MatchClaim(settings.database_url, claim_id, policy, media))] if kinds - {"audio"} else [])
+    scans += [("music", MatchMusic(settings.database_url, claim_id, policy))] if "audio" in kinds else []
+    counters: dict[str, int] = {}
+    taken: list[str] = []
+    remixes = Remixes()
+    for signal, match in scans:
+        counted, found = _scan(settings, signal, match, claim_id, runner,
+                               lambda: {m.clip_id for m in claims.matches(claim_id, None) if m.source == "retroscan"})
+        counters = {k: counters.get(k, 0) + counted.get(k, 0) for k in {*counters, *counted}}
+        taken += found
+        remixes += cascade_to_remixes(settings, found, match, signal, f"claim {claim_id} ({info.title!r})", policy)
     elapsed = time.monotonic() - started
     claims.note(claim_id, "retroscan", "retroscanned", {
         "scanned": counters.get("scanned", 0), "taken_down": counters.get("taken_down", 0),
@@ -386,7 +427,8 @@ def _scan(settings: Settings, signal: str, match: beam.DoFn, what: str, runner: 
     return counters, sorted(taken_down() - before)
 
 
-def cascade_to_remixes(settings: Settings, roots: list[str], match: MatchClaim | MatchCameo | MatchBank, signal: str,
+def cascade_to_remixes(settings: Settings, roots: list[str], match: MatchClaim | MatchMusic | MatchCameo | MatchBank,
+                       signal: str,
                        cause: str, policy: Policy) -> Remixes:
     """Every remix below the clips just taken down, re-checked from its stored features with the
     same `match` (usecases/lineage.py): taken down where it matches, sent to review where it does

@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from classifiers.base import Refreshed, SignalHandler
 from classifiers.music.index import AudioHit, LandmarkIndex, landmarks_from_bytes
-from classifiers.music.landmarks import PEAKS_PER_S, peaks
+from classifiers.music.landmarks import PEAKS_PER_S, Peaks, peaks
 from clipguard.core.claims import Reference
 from clipguard.core.signals import ClipInput, Finding, Signal
 from clipguard.core.vocab import SignalFamily
@@ -24,10 +26,19 @@ class MusicIndex:
     landmarks: LandmarkIndex
 
     @classmethod
-    def build(cls, catalog: Any) -> MusicIndex:
-        """From the claims' catalog (pipelines.moderate.ClaimCatalog): its audio references only."""
-        refs = [r for r in catalog.references if r.audio]
+    def of(cls, references: Sequence[Reference]) -> MusicIndex:
+        """The audio references among `references`, indexed."""
+        refs = [r for r in references if r.audio]
         return cls(refs, LandmarkIndex.build(landmarks_from_bytes(r.audio) for r in refs))
+
+    @classmethod
+    def build(cls, catalog: Any) -> MusicIndex:
+        """From the claims' catalog (pipelines.moderate.ClaimCatalog)."""
+        return cls.of(catalog.references)
+
+    def findings(self, clip: Peaks) -> tuple[Finding, ...]:
+        hits = self.landmarks.query(clip) if len(self.landmarks) else []
+        return tuple(music_finding(self.references[h.reference], h) for h in hits)
 
 
 def audio_ids(catalog: Any) -> tuple[str, ...]:
@@ -54,10 +65,20 @@ class MusicHandler(SignalHandler[Refreshed[Any, MusicIndex]]):
         audio = item.clip.audio
         if audio is None:
             return Signal(self.name, self.model_name, self.model_version, ok=True, features={"audio_s": 0.0})
-        hits = index.landmarks.query(peaks(audio.samples, audio.rate)) if len(index.landmarks) else []
-        findings = tuple(music_finding(index.references[h.reference], h) for h in hits)
-        return Signal(self.name, self.model_name, self.model_version, ok=True, findings=findings,
-                      features={"audio_s": round(audio.duration_s, 3)})
+        clip = peaks(audio.samples, audio.rate)
+        return Signal(self.name, self.model_name, self.model_version, ok=True, findings=index.findings(clip),
+                      features={"audio_s": round(audio.duration_s, 3), **peak_features(clip)})
+
+
+def peak_features(clip: Peaks) -> dict[str, list[int]]:
+    """The soundtrack's peaks as the registry keeps them (a few hundred integers for 10 s), so
+    retroscan can match a claim filed later without decoding the clip again."""
+    return {"peak_frames": clip.frames.astype(int).tolist(), "peak_bins": clip.bins.astype(int).tolist()}
+
+
+def stored_peaks(features: dict[str, Any]) -> Peaks:
+    return Peaks(np.asarray(features.get("peak_frames", []), np.float32),
+                 np.asarray(features.get("peak_bins", []), np.float32))
 
 
 def music_finding(ref: Reference, hit: AudioHit) -> Finding:

@@ -22,7 +22,7 @@ HOP = 256                       # ... every 32 ms
 FRAMES_PER_S = RATE / HOP
 PEAK_BINS, PEAK_FRAMES = 15, 9  # a peak is the loudest in this neighbourhood
 PEAKS_PER_S = 40                # the loudest peaks per second are kept
-FANOUT = 6                      # pairs per anchor
+FANOUT = 20                     # pairs per anchor
 PAIR_FRAMES = (1, 48)           # how far ahead a paired peak may be
 PAIR_BINS = 63                  # how far up or down
 F_STEP = 2                      # frequency quantum of a hash, in bins (31 Hz)
@@ -86,16 +86,19 @@ def landmarks(p: Peaks, warp: tuple[float, float] = (1.0, 1.0)) -> Landmarks:
 
 
 def _pairs(frames: np.ndarray, bins: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(anchor, target) peak indices: each peak with the next FANOUT peaks in its target zone."""
-    anchors, targets = [], []
+    """(anchor, target) peak indices: each peak with the next FANOUT peaks in its target zone.
+    Peaks are in time order, so the k-th peak after each anchor is one shifted array; the zone
+    ends PAIR_FRAMES[1] ahead, which bounds how far k must go."""
     n = len(frames)
-    for i in range(n):
-        found = 0
-        j = i + 1
-        while j < n and found < FANOUT and frames[j] - frames[i] <= PAIR_FRAMES[1]:
-            if frames[j] - frames[i] >= PAIR_FRAMES[0] and abs(bins[j] - bins[i]) <= PAIR_BINS:
-                anchors.append(i)
-                targets.append(j)
-                found += 1
-            j += 1
-    return np.asarray(anchors, np.int64), np.asarray(targets, np.int64)
+    if n < 2:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    reach = max(1, min(n - 1, int((np.searchsorted(frames, frames + PAIR_FRAMES[1], "right") - np.arange(n)).max())))
+    anchors = np.arange(n)[:, None]
+    targets = anchors + np.arange(1, reach + 1)[None, :]
+    inside = targets < n
+    targets = np.minimum(targets, n - 1)
+    dt = frames[targets] - frames[anchors]
+    ok = inside & (dt >= PAIR_FRAMES[0]) & (dt <= PAIR_FRAMES[1]) & (np.abs(bins[targets] - bins[anchors]) <= PAIR_BINS)
+    ok &= np.cumsum(ok, axis=1) <= FANOUT
+    rows, cols = np.nonzero(ok)
+    return rows.astype(np.int64), targets[rows, cols].astype(np.int64)

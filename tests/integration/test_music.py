@@ -5,19 +5,28 @@ while other music and speech are not."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from classifiers.music.handler import peak_features
+from classifiers.music.landmarks import peaks
 from clipguard.core.config import Settings
 from fixtures.audio import excerpt, song, speech, with_voice_over, write_audio, write_clip_with_audio
 from fixtures.clips import as_rgb, image
+from media.uploads import Upload
+from pipelines.kafka_io import read_decisions
+from pipelines.retroscan import run_retroscan
 from registry.claims import ClaimStore
 from registry.db import engine_for
+from registry.store import DecisionStore
 from service.app import create_app
+from tests.builders import decided, decision
 from tests.conftest import clipguard
+from usecases.references import build_references
 
 SONG_SEED, SONG_S = 7, 60
 
@@ -79,3 +88,28 @@ def test_the_api_takes_recordings_and_refuses_silence_with_nothing_stored(settin
         assert filed.status_code == 201, filed.text
         assert [r["media_kind"] for r in filed.json()["references"]] == ["audio"]
 
+
+
+def test_a_takedown_claim_on_a_song_takes_down_published_clips_from_their_stored_peaks(
+        settings: Settings, bootstrap: str, tmp_path: Path, claimed_song: np.ndarray):
+    settings = replace(settings, kafka_bootstrap=bootstrap)
+    store = DecisionStore(engine_for(settings.database_url))
+
+    def published(clip_id: str, soundtrack: np.ndarray) -> None:
+        clip = decided(decision(clip_id, "allow"))
+        store.record([replace(clip, features={"music": ("v", peak_features(peaks(soundtrack, 16_000)))})])
+
+    published("copy", excerpt(claimed_song, 33.0, 6))
+    published("voiced-copy", with_voice_over(excerpt(claimed_song, 12.5, 6), speech(4)))
+    published("other", excerpt(song(98, 30), 2, 6))
+    reference = write_audio(tmp_path / "song.flac", claimed_song)
+    refs = build_references([Upload(reference.name, reference.read_bytes())], settings.media)
+    claim_id = ClaimStore(engine_for(settings.database_url)).add("label", "Song Seven", "takedown", refs)
+
+    result = run_retroscan(settings, claim_id)
+    assert sorted(result.taken_down) == ["copy", "voiced-copy"] and result.scanned == 3
+    on_kafka = read_decisions(bootstrap, {"copy", "voiced-copy"}, timeout_s=30)
+    assert {d["verdict"] for d in on_kafka.values()} == {"takedown"}
+    assert store.get("other")["verdict"] == "allow"
+    matches = ClaimStore(engine_for(settings.database_url)).matches(claim_id, "label")
+    assert {(m.clip_id, m.method) for m in matches} == {("copy", "landmarks"), ("voiced-copy", "landmarks")}
