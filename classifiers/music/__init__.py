@@ -9,7 +9,7 @@ from clipguard.core.families import Handler, HandlerContext, SignalFamilyManifes
 from clipguard.core.signals import Finding, Signal
 from clipguard.core.vocab import ReasonKind, SignalFamily
 
-DEFAULT_SECTION = {"match_landmarks": 24, "review_landmarks": 20, "min_seconds": 3.0}
+DEFAULT_SECTION = {"match_landmarks": 40, "review_landmarks": 36, "min_seconds": 3.0}
 
 
 def _handler(context: HandlerContext) -> Handler:

@@ -66,7 +66,7 @@ def test_most_excerpts_under_an_equal_loudness_voice_over_are_still_matched(song
     found = [best(index, with_voice_over(excerpt(songs[i % SONGS], start, EXCERPT_S), speech(i)), i % SONGS)
              for i, start in enumerate(starts(2 * SONGS, seed=2))]
     matched = sum(h is not None and h.landmarks >= MATCH for h in found)
-    assert matched >= 0.6 * len(found), [h.landmarks if h else 0 for h in found]
+    assert matched >= 0.75 * len(found), [h.landmarks if h else 0 for h in found]
 
 
 def test_unclaimed_songs_and_speech_stay_under_the_review_bar(index: LandmarkIndex):
