@@ -20,6 +20,14 @@ from apache_beam.io.restriction_trackers import OffsetRange, OffsetRestrictionTr
 from apache_beam.transforms.core import RestrictionProvider
 from apache_beam.utils.timestamp import Duration
 from kafka import KafkaConsumer, TopicPartition
+from kafka.errors import (
+    BrokerNotAvailableError,
+    CoordinatorNotAvailableError,
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    NodeNotReadyError,
+    NotCoordinatorError,
+)
 
 from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.core.contracts import parse_decision
@@ -139,6 +147,13 @@ class ReadPartitions(beam.DoFn):
             yield KafkaRecord(record.topic, record.partition, record.offset, record.key, record.value,
                               record.timestamp)
         tracker.defer_remainder(Duration.of(0.01 if records else 0.1))
+
+
+def broker_unreachable(exc: Exception) -> bool:
+    """Whether a Kafka client's error means the broker could not be reached (and a retry may
+    work), not that the request itself was refused (a rebalanced group's commit, say)."""
+    return isinstance(exc, (KafkaConnectionError, KafkaTimeoutError, BrokerNotAvailableError, NodeNotReadyError,
+                            CoordinatorNotAvailableError, NotCoordinatorError))
 
 
 def report_lag(consumer: KafkaConsumer, tp: TopicPartition, next_offset: int) -> None:

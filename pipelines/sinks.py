@@ -23,7 +23,7 @@ from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.core.contracts import Decision, parse_timestamp
 from media.sampling import thumbnail_jpeg
 from pipelines import metrics
-from pipelines.kafka_io import CONSUMER_TIMEOUTS
+from pipelines.kafka_io import CONSUMER_TIMEOUTS, broker_unreachable
 from pipelines.moderate import Decided, Rejected, StageTimer
 from registry.banks import BankStore, bank_matches
 from registry.claims import ClaimMatch, ClaimStore
@@ -153,7 +153,11 @@ class WriteOutcomes(beam.DoFn):
             hits = [m for clip in self._decided for m in bank_matches(clip.decision)]
             through_outages(lambda: self._banks.record_matches(hits), "recording bank matches")
         if self._next_offsets:
-            self._committer.commit({tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()})
+            offsets = {tp: OffsetAndMetadata(o, "", -1) for tp, o in self._next_offsets.items()}
+            # The decisions are in Kafka and the registry by now; a broker that went away between
+            # the two is waited for, or the gate would stop over a commit it can simply redo.
+            through_outages(lambda: self._committer.commit(offsets), "committing offsets",
+                            unreachable=broker_unreachable)
         if self._decided:
             self._sink_timer.since(started, clips=len(self._decided))
         for outcome in self._written:

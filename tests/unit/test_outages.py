@@ -1,4 +1,4 @@
-"""The gate's writes ride out a short registry outage and fail at once on anything else."""
+"""The gate's writes ride out a short registry or broker outage and fail at once on anything else."""
 
 from __future__ import annotations
 
@@ -34,3 +34,20 @@ def test_other_errors_and_long_outages_are_raised():
     with pytest.raises(OperationalError):
         through_outages(_failing([_down()] * 50), "testing", limit_s=5.0, sleep=waits.append)
     assert sum(waits[:-1]) < 5.0 <= sum(waits)
+
+
+def test_an_offset_commit_rides_out_a_broker_outage_but_not_a_refused_commit():
+    from kafka.errors import CommitFailedError, KafkaConnectionError
+
+    from pipelines.kafka_io import broker_unreachable
+
+    waits: list[float] = []
+    down = [KafkaConnectionError("111 ECONNREFUSED")] * 3
+    committed = through_outages(_failing(down), "committing", sleep=waits.append, unreachable=broker_unreachable)
+    assert committed == "written"
+    assert len(waits) == 3
+    with pytest.raises(CommitFailedError):      # the group moved on: retrying would commit stale offsets
+        through_outages(_failing([CommitFailedError("rebalanced")]), "committing", sleep=waits.append,
+                        unreachable=broker_unreachable)
+    with pytest.raises(KafkaConnectionError):   # a registry outage's rule does not cover the broker's
+        through_outages(_failing([KafkaConnectionError("down")]), "committing", sleep=waits.append)
