@@ -108,7 +108,7 @@ def test_a_clip_reference_contributes_several_frames(tmp_path: Path):
 @pytest.mark.parametrize(("name", "data", "complaint"), [
     ("empty.png", b"", "the file is empty"),
     ("broken.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 64, "not a readable image"),
-    ("notes.txt", b"just some text, not media", "not a readable image or clip"),
+    ("notes.txt", b"just some text, not media", "not a readable image, clip or recording"),
     ("tiny.png", png_bytes(np.zeros((8, 8, 3), np.uint8)), "too small"),
 ])
 def test_bad_references_are_refused_with_the_reason(name: str, data: bytes, complaint: str):

@@ -62,7 +62,7 @@ def test_holders_see_and_change_only_their_own_claims(api):
 @pytest.mark.parametrize(("files", "complaint"), [
     ([("reference", ("cat.png", b"", "image/png"))], "the file is empty"),
     ([("reference", ("cat.png", b"\x89PNG\r\n\x1a\nbroken", "image/png"))], "not a readable image"),
-    ([("reference", ("notes.txt", b"hello", "text/plain"))], "not a readable image or clip"),
+    ([("reference", ("notes.txt", b"hello", "text/plain"))], "not a readable image, clip or recording"),
 ])
 def test_bad_references_get_a_clear_4xx_and_store_nothing(api, files, complaint):
     client, headers, _ = api
