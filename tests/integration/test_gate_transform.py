@@ -15,6 +15,7 @@ from classifiers.character.handler import CharacterHandler, hash_frame
 from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
 from classifiers.lineage.handler import LineageHandler
+from classifiers.music.handler import MusicHandler
 from classifiers.provenance.handler import ProvenanceHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
@@ -104,7 +105,8 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
     handlers = [ExplodesOnBoom(ClaimCatalog(settings.database_url), max_batch_size=8),
                 FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler(),
                 LineageHandler(ParentDecisions(settings.database_url)), ProvenanceHandler(()),
-                BankHandler(BankEntries(settings.database_url), 31, VpdqBars())]
+                BankHandler(BankEntries(settings.database_url), 31, VpdqBars()),
+                MusicHandler(ClaimCatalog(settings.database_url))]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)
