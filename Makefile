@@ -5,10 +5,11 @@ STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
 .PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres jars
 
-$(STAMP): setup.py
+$(STAMP): setup.py requirements-no-deps.txt
 	scripts/build-deps
 	python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -r requirements-no-deps.txt
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 demo: $(STAMP)

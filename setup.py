@@ -64,7 +64,12 @@ INSTALL_REQUIRES = [
     "threadpoolctl==3.8.0",
     "toml==0.10.2",
     "uvicorn==0.54.0",
+    # Voice: the WebRTC voice activity detector finds speech before the speaker encoder runs.
+    "webrtcvad-wheels==2.0.14.post1",
 ]
+# requirements-no-deps.txt is installed beside these without dependencies (the Makefile does it):
+# resemblyzer 0.1.4 ships the GE2E speaker encoder's weights (Apache-2.0), which classifiers/voice
+# runs in numpy; its own code asks for an unpinned torch and librosa, and is never imported.
 
 EXTRAS_REQUIRE = {
     "dev": [
@@ -121,6 +126,7 @@ setup(
             "provenance = classifiers.provenance:MANIFEST",
             "bank = classifiers.bank:MANIFEST",
             "music = classifiers.music:MANIFEST",
+            "voice = classifiers.voice:MANIFEST",
         ],
     },
 )

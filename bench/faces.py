@@ -32,7 +32,8 @@ from bench.characters import at_gate_size, letterboxed
 from bench.compare import MIN_ROUNDS, Comparison, Spread, interleaved, per_call, timed_ms
 from bench.harness import loosest_bar
 from bench.results import say
-from classifiers.faces.handler import DlibBackend, ExactFaceIndex, HnswFaceIndex, see_people
+from classifiers.faces.handler import DlibBackend, see_people
+from classifiers.galleries import ExactIndex, HnswIndex
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
 from fixtures.edits import EDITS, on_background, pil_edit
@@ -117,7 +118,7 @@ def gallery_scale(rounds: int = MIN_ROUNDS, identities: int = 100_000, queries: 
     far = rng.normal(size=(queries // 2, 128))
     asked = np.vstack([near, far / np.linalg.norm(far, axis=1, keepdims=True)]).astype(np.float32)
     out, indexes = {}, {}
-    for name, build in (("exact", ExactFaceIndex), ("hnsw", HnswFaceIndex)):
+    for name, build in (("exact", ExactIndex), ("hnsw", HnswIndex)):
         started = time.perf_counter()
         indexes[name] = build(vectors)
         out[name] = {"build_s": time.perf_counter() - started}
@@ -131,7 +132,7 @@ def gallery_scale(rounds: int = MIN_ROUNDS, identities: int = 100_000, queries: 
     return out, compared
 
 
-def _nearest(index: ExactFaceIndex | HnswFaceIndex, face: np.ndarray) -> object:
+def _nearest(index: ExactIndex | HnswIndex, face: np.ndarray) -> object:
     return index.query(face, 1)
 
 

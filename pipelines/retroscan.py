@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,12 +36,15 @@ from classifiers.character import orb
 from classifiers.character.handler import frame_finding
 from classifiers.character.reference_index import FrameHash, Match, OrbIndex, PdqIndex, PhashIndex
 from classifiers.character.rule import measure_value
-from classifiers.faces.handler import SEARCH_DISTANCE, GalleryIndex, person_findings
+from classifiers.faces.handler import SEARCH_DISTANCE, person_findings
+from classifiers.galleries import GalleryIndex
 from classifiers.music.handler import MusicIndex, stored_peaks
+from classifiers.voice.encoder import VoiceEncoder
+from classifiers.voice.handler import speaker_findings
 from clipguard.core.claims import visual
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import Decision, utcnow
-from clipguard.core.signals import Signal
+from clipguard.core.signals import Finding, Signal
 from media.sampling import MediaError, resolve_media, sample_frames
 from pipelines.runners import IN_PROCESS, Runner
 from policies.consent import permits
@@ -208,15 +212,38 @@ class MatchMusic(beam.DoFn):
                                       float(evidence["landmarks"]), None, "takedown", "retroscan"))
 
 
-class MatchCameo(beam.DoFn):
-    """One stored clip's people against a cameo owner's face, under the owner's permission now:
-    a clip by a creator the owner no longer permits, showing their face within the policy's
-    match bar, is taken down. Near misses are left to the gate's review of new clips."""
+@dataclass(frozen=True)
+class StoredPeople:
+    """How one family stores the people it found (each with an embedding) and re-finds them."""
 
-    def __init__(self, database_url: str, user_id: str, policy: Policy):
+    signal: str
+    people: str                                                   # the features' list of people
+    model: Callable[[dict[str, Any]], str | None]                 # the features' model name, None unknown
+    findings: Callable[[GalleryIndex, str, np.ndarray, str, dict[str, Any]], list[Finding]]
+
+
+STORED_PEOPLE = {
+    "faces": StoredPeople(
+        "faces", "people", lambda features: features.get("backend") if features.get("backend") in SEARCH_DISTANCE
+        else None,
+        lambda index, name, vector, creator, where: person_findings(index, name, vector, creator, (), where, permits)),
+    "voice": StoredPeople(
+        "voice", "speakers", lambda features: VoiceEncoder.name if features.get("model") else None,
+        lambda index, name, vector, creator, where: speaker_findings(index, vector, creator, (), where, permits)),
+}
+
+
+class MatchCameo(beam.DoFn):
+    """One stored clip's people, by face or by voice (`signal`), against a cameo owner's enrolled
+    ones, under the owner's permission now: a clip by a creator the owner no longer permits,
+    showing their face or speaking in their voice within the policy's match bar, is taken down.
+    Near misses are left to the gate's review of new clips."""
+
+    def __init__(self, database_url: str, user_id: str, policy: Policy, signal: str = "faces"):
         self._url = database_url
         self._user = user_id
         self._policy = policy
+        self._stored = STORED_PEOPLE[signal]
         self._scanned = Metrics.counter(NAMESPACE, "scanned")
 
     def setup(self) -> None:
@@ -231,23 +258,23 @@ class MatchCameo(beam.DoFn):
     def process(self, stored: tuple[str, str, dict[str, Any]]) -> Iterator[Takedown]:
         clip_id, creator, features = stored
         self._scanned.inc()
-        name, version = features.get("backend", ""), features.get("model", "")
-        if name not in SEARCH_DISTANCE:
+        name, version = self._stored.model(features), features.get("model", "")
+        if name is None:
             return
         index = self._gallery(version)
-        findings = [f for person in features.get("people", [])
-                    for f in person_findings(index, name, np.asarray(person["embedding"], np.float32), creator, (),
-                                             {k: v for k, v in person.items() if k != "embedding"}, permits)]
-        signal = Signal("faces", name, version, ok=True, findings=tuple(findings))
-        hits = [r for verdict, r in judge(signal, self._policy)
-                if verdict == "block"]
+        findings = [f for person in features.get(self._stored.people, [])
+                    for f in self._stored.findings(index, name, np.asarray(person["embedding"], np.float32), creator,
+                                                   {k: v for k, v in person.items() if k != "embedding"})]
+        signal = Signal(self._stored.signal, name, version, ok=True, findings=tuple(findings))
+        hits = [r for verdict, r in judge(signal, self._policy) if verdict == "block"]
         if not hits:
             return
         reason = min(hits, key=lambda r: r.evidence["distance"])
         evidence = reason.evidence
-        yield Takedown(retroscan_takedown(clip_id, reason, self._policy.label, "stored-faces", utcnow()),
-                       sighting=Sighting(clip_id, evidence["kind"], evidence["subject_id"], creator,
-                                         evidence["distance"], evidence["frame"], "takedown", "retroscan"))
+        decision = retroscan_takedown(clip_id, reason, self._policy.label, f"stored-{self._stored.signal}", utcnow())
+        yield Takedown(decision, sighting=Sighting(clip_id, evidence["kind"], evidence["subject_id"], creator,
+                                                   evidence["distance"], evidence.get("frame"), "takedown",
+                                                   "retroscan"))
 
 
 class MatchBank(beam.DoFn):
@@ -373,11 +400,19 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     faces = FaceStore(engine)
     grant = faces.grant(user_id)
     policy = live_policy(settings.database_url, policy_path)
-    match = MatchCameo(settings.database_url, user_id, policy)
-    counters, taken = _scan(settings, "faces", match, f"cameo {user_id}", runner,
-                            lambda: {s.clip_id for s in faces.sightings("cameo", user_id)
-                                     if s.source == "retroscan" and s.verdict == "takedown"})
-    remixes = cascade_to_remixes(settings, taken, match, "faces", f"cameo owner {user_id!r}'s consent", policy)
+    counters: Counter[str] = Counter()
+    taken: list[str] = []
+    remixes = Remixes()
+    # The face scan, then the voice scan; each reads only the clips still shown when it starts.
+    for signal in STORED_PEOPLE:
+        match = MatchCameo(settings.database_url, user_id, policy, signal)
+        scanned, found = _scan(settings, signal, match, f"cameo {user_id} by {signal}", runner,
+                               lambda: {s.clip_id for s in faces.sightings("cameo", user_id)
+                                        if s.source == "retroscan" and s.verdict == "takedown"})
+        below = cascade_to_remixes(settings, found, match, signal, f"cameo owner {user_id!r}'s consent", policy)
+        counters.update(scanned)
+        taken += found
+        remixes = remixes + below
     elapsed = time.monotonic() - started
     faces.note(user_id, "retroscan", "retroscanned", {"permission": grant.permission,
                                                       "scanned": counters.get("scanned", 0),

@@ -21,6 +21,7 @@ from classifiers.character.rule import measure_value
 from clipguard.core import families
 from clipguard.core.config import TOPIC_DEADLETTER, TOPIC_DECISIONS
 from clipguard.core.contracts import Decision, parse_timestamp
+from clipguard.core.vocab import SignalFamily
 from media.sampling import thumbnail_jpeg
 from pipelines import metrics
 from pipelines.kafka_io import CONSUMER_TIMEOUTS, broker_unreachable
@@ -34,6 +35,8 @@ from registry.store import DecidedClip, DecisionStore, StoredFrame
 
 log = logging.getLogger("clipguard.gate")
 PROGRESS_EVERY_S = 30.0
+# The families whose findings are enrolled people, each a sighting of that person.
+PEOPLE_SIGNALS = (SignalFamily.FACES, SignalFamily.VOICE)
 SEND_TIMEOUT_S = 30.0
 
 
@@ -67,14 +70,12 @@ def claim_matches(decision: Decision) -> list[ClaimMatch]:
             for r in decision.reasons if r.signal == "character" for e in [r.evidence]]
 
 
-def face_sightings(decided: Decided) -> list[Sighting]:
-    """Every enrolled person the faces signal saw in a clip, permitted or not, so each can find the
-    clips that show them."""
-    signal = decided.signals.get("faces")
-    if signal is None:
-        return []
+def person_sightings(decided: Decided) -> list[Sighting]:
+    """Every enrolled person the faces or voice signal found in a clip, permitted or not, so each
+    can find the clips that show them (one sighting per clip: the last signal's)."""
     return [Sighting(decided.decision.clip_id, e["kind"], e["subject_id"], decided.event.creator_id, e["distance"],
-                     e["frame"], decided.decision.verdict, decided.decision.source)
+                     e.get("frame"), decided.decision.verdict, decided.decision.source)
+            for family in PEOPLE_SIGNALS if (signal := decided.signals.get(family)) is not None
             for f in signal.findings for e in [f.evidence] if e["kind"] in ("figure", "cameo")]
 
 
@@ -130,7 +131,7 @@ class WriteOutcomes(beam.DoFn):
             self._sends.append(self._producer.send(TOPIC_DECISIONS, key=decision.clip_id.encode(),
                                                    value=decision.to_json()))
             self._decided.append(decided_clip(outcome, self._keep_frames_for))
-            self._sightings += face_sightings(outcome)
+            self._sightings += person_sightings(outcome)
         else:
             self._sends.append(self._producer.send(TOPIC_DEADLETTER, value=outcome.deadletter.to_json()))
         self._written.append(outcome)

@@ -1,5 +1,6 @@
-"""The face galleries: public figures and cameo owners, their enrolled embeddings, each cameo's
-permission with its history, the platform's mutuals, and the clips each person was seen in."""
+"""The galleries of people: public figures and cameo owners, their enrolled face and voice
+embeddings, each cameo's permission with its history, the platform's mutuals, and the clips each
+person was seen in."""
 
 from __future__ import annotations
 
@@ -22,14 +23,19 @@ class SubjectNotFound(LookupError):
     """No such figure or cameo owner."""
 
 
+FACE, VOICE = "face", "voice"
+
+
 @dataclass(frozen=True)
-class NewFace:
-    """One enrolled photo's face: its embedding, the model that made it, and the photo's hash."""
+class NewEmbedding:
+    """One enrolled photo's face or recording's voice: its embedding, the model that made it, and
+    the file's hash."""
 
     vector: np.ndarray
     model: str
     media_sha256: str
     thumbnail: bytes | None = None
+    medium: str = FACE
 
 
 @dataclass(frozen=True)
@@ -39,6 +45,7 @@ class CameoInfo:
     approved: list[str]
     enrolled_at: dt.datetime
     photos: int
+    voices: int
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
@@ -80,10 +87,10 @@ class FaceStore:
 
     # --- public figures ---------------------------------------------------------------------------
 
-    def add_figure(self, name: str, faces: Sequence[NewFace], actor: str, cameo_user: str | None = None) -> str:
+    def add_figure(self, name: str, faces: Sequence[NewEmbedding], actor: str, cameo_user: str | None = None) -> str:
         check_text(name, "a public figure's name", 256)
         if not faces:
-            raise ValueError("a public figure needs at least one photo")
+            raise ValueError("a public figure needs at least one photo or recording")
         figure_id = uuid.uuid4().hex
         with Session(self._engine) as session, session.begin():
             session.add(FigureRow(figure_id=figure_id, name=name, cameo_user=cameo_user, created_at=utcnow(),
@@ -93,19 +100,20 @@ class FaceStore:
 
     def figures(self) -> list[dict[str, Any]]:
         with Session(self._engine) as session:
-            photos = self._photo_counts(session, "figure")
+            photos, voices = self._counts(session, "figure", FACE), self._counts(session, "figure", VOICE)
             return [{"figure_id": f.figure_id, "name": f.name, "cameo_user": f.cameo_user,
-                     "photos": photos.get(f.figure_id, 0), "created_at": f.created_at.isoformat()}
+                     "photos": photos.get(f.figure_id, 0), "voices": voices.get(f.figure_id, 0),
+                     "created_at": f.created_at.isoformat()}
                     for f in session.scalars(select(FigureRow).order_by(FigureRow.created_at))]
 
     # --- cameo owners -----------------------------------------------------------------------------
 
-    def enroll(self, user_id: str, faces: Sequence[NewFace], permission: str, approved: Sequence[str],
+    def enroll(self, user_id: str, faces: Sequence[NewEmbedding], permission: str, approved: Sequence[str],
                actor: str) -> None:
-        """Enrol (or re-enrol, replacing the photos) a cameo owner with a permission."""
+        """Enrol (or re-enrol, replacing the photos and recordings) a cameo owner with a permission."""
         check_permission(permission, approved)
         if not faces:
-            raise ValueError("enrolling a cameo needs at least one photo or clip")
+            raise ValueError("enrolling a cameo needs at least one photo, clip or recording")
         now = utcnow()
         with Session(self._engine) as session, session.begin():
             session.execute(delete(FaceEmbeddingRow).where(FaceEmbeddingRow.subject_kind == "cameo",
@@ -115,7 +123,8 @@ class FaceStore:
             session.add_all(self._rows("cameo", user_id, faces))
             session.add(CameoEventRow(user_id=user_id, at=now, actor=actor, action="enrolled",
                                       detail={"permission": permission, "approved": sorted(set(approved)),
-                                              "photos": len(faces)}))
+                                              "photos": sum(f.medium == FACE for f in faces),
+                                              "voices": sum(f.medium == VOICE for f in faces)}))
 
     def set_permission(self, user_id: str, permission: str, approved: Sequence[str], actor: str) -> Grant:
         """Change whom the owner permits; returns the grant before the change."""
@@ -142,14 +151,16 @@ class FaceStore:
             events = session.scalars(select(CameoEventRow).where(CameoEventRow.user_id == user_id)
                                      .order_by(CameoEventRow.event_id))
             return CameoInfo(row.user_id, row.permission, list(row.approved or ()), row.enrolled_at,
-                             self._photo_counts(session, "cameo", user_id).get(user_id, 0),
+                             self._counts(session, "cameo", FACE, user_id).get(user_id, 0),
+                             self._counts(session, "cameo", VOICE, user_id).get(user_id, 0),
                              [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "detail": e.detail}
                               for e in events])
 
     def cameos(self) -> list[CameoInfo]:
         with Session(self._engine) as session:
-            photos = self._photo_counts(session, "cameo")
-            return [CameoInfo(r.user_id, r.permission, list(r.approved or ()), r.enrolled_at, photos.get(r.user_id, 0))
+            photos, voices = self._counts(session, "cameo", FACE), self._counts(session, "cameo", VOICE)
+            return [CameoInfo(r.user_id, r.permission, list(r.approved or ()), r.enrolled_at, photos.get(r.user_id, 0),
+                              voices.get(r.user_id, 0))
                     for r in session.scalars(select(CameoRow).order_by(CameoRow.user_id))]
 
     def grant(self, user_id: str) -> Grant:
@@ -167,8 +178,8 @@ class FaceStore:
     # --- what the gate and retroscan read ---------------------------------------------------------
 
     def gallery(self, model: str, owner: str | None = None) -> Gallery:
-        """Every enrolled photo embedded by `model`, with its subject and, for cameos, the grant;
-        with `owner`, only the photos of subjects whose consent that user gives."""
+        """Every enrolled photo or recording embedded by `model`, with its subject and, for cameos,
+        the grant; with `owner`, only those of subjects whose consent that user gives."""
         with Session(self._engine) as session:
             figures = {f.figure_id: f for f in session.scalars(select(FigureRow))}
             cameo_rows = list(session.scalars(select(CameoRow)))
@@ -192,7 +203,7 @@ class FaceStore:
                     listed.append(subject)
                 subject_of.append(subjects[key])
                 vectors.append(np.frombuffer(row.vector, np.float32))
-        matrix = np.vstack(vectors) if vectors else np.zeros((0, 128), np.float32)
+        matrix = np.vstack(vectors) if vectors else Gallery().vectors
         return Gallery(tuple(listed), tuple(subject_of), matrix)
 
     def record_sightings(self, sightings: Sequence[Sighting]) -> None:
@@ -214,10 +225,10 @@ class FaceStore:
     # --- helpers ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _rows(kind: str, subject_id: str, faces: Sequence[NewFace]) -> list[FaceEmbeddingRow]:
+    def _rows(kind: str, subject_id: str, faces: Sequence[NewEmbedding]) -> list[FaceEmbeddingRow]:
         now = utcnow()
         return [FaceEmbeddingRow(embedding_id=uuid.uuid4().hex, subject_kind=kind, subject_id=subject_id,
-                                 model=f.model, vector=np.asarray(f.vector, np.float32).tobytes(),
+                                 model=f.model, medium=f.medium, vector=np.asarray(f.vector, np.float32).tobytes(),
                                  media_sha256=f.media_sha256, thumbnail=f.thumbnail, created_at=now)
                 for f in faces]
 
@@ -229,9 +240,10 @@ class FaceStore:
         return row
 
     @staticmethod
-    def _photo_counts(session: Session, kind: str, subject_id: str | None = None) -> dict[str, int]:
-        """Enrolled photos per subject of `kind` (only `subject_id`'s, when given)."""
-        query = (select(FaceEmbeddingRow.subject_id, func.count()).where(FaceEmbeddingRow.subject_kind == kind)
+    def _counts(session: Session, kind: str, medium: str, subject_id: str | None = None) -> dict[str, int]:
+        """Enrolled photos or recordings per subject of `kind` (only `subject_id`'s, when given)."""
+        query = (select(FaceEmbeddingRow.subject_id, func.count())
+                 .where(FaceEmbeddingRow.subject_kind == kind, FaceEmbeddingRow.medium == medium)
                  .group_by(FaceEmbeddingRow.subject_id))
         if subject_id is not None:
             query = query.where(FaceEmbeddingRow.subject_id == subject_id)

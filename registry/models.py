@@ -291,13 +291,15 @@ class MutualRow(Base):
 
 
 class FaceEmbeddingRow(Base):
-    """One enrolled photo of a figure or a cameo owner, embedded by one face model."""
+    """One enrolled photo or recording of a figure or a cameo owner, embedded by one face or
+    voice model."""
 
     __tablename__ = "face_embeddings"
     embedding_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     subject_kind: Mapped[str] = mapped_column(String(8))       # figure | cameo
     subject_id: Mapped[str] = mapped_column(String(128))
     model: Mapped[str] = mapped_column(String(128))            # only comparable within one model
+    medium: Mapped[str] = mapped_column(String(8), server_default="face")   # face | voice
     vector: Mapped[bytes] = mapped_column(LargeBinary)         # float32
     media_sha256: Mapped[str] = mapped_column(String(64))
     thumbnail: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)   # the face, as JPEG

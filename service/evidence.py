@@ -51,9 +51,9 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
         return EvidenceView([], [], [])
     clip_id = decision["clip_id"]
     views = {i: FrameView(i, t, frame_url(clip_id, i)) for i, t in frames}
-    by_kind = {kind: m for m in families.registered() for kind in m.reasons}
+    drawers = _drawers()
     matches, scores = [], []
-    for drawn in (view for reason in decision["reasons"] for view in _reason_views(reason, by_kind, policy, attrs)):
+    for drawn in (view for reason in decision["reasons"] for view in _reason_views(reason, drawers, policy, attrs)):
         scores += drawn.scores
         shown = views.get(drawn.frame)
         if shown:
@@ -66,12 +66,24 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
     return EvidenceView(list(views.values()), matches, scores)
 
 
-def _reason_views(reason: Mapping[str, Any], by_kind: Mapping[str, families.SignalFamilyManifest],
-                  policy: Policy, attrs: Mapping[str, Any]) -> list[ReasonView]:
-    """The reason's own family draws it; a reason no family claims (unreadable media, a failed
-    check) has at most a box, and a reason without evidence has nothing to draw."""
+def _drawers() -> tuple[dict[str, families.SignalFamilyManifest], dict[str, families.SignalFamilyManifest]]:
+    """The families by the reason kinds they give (the first in chain order, where several do)
+    and by name."""
+    by_kind: dict[str, families.SignalFamilyManifest] = {}
+    for manifest in families.registered():
+        by_kind |= {kind: manifest for kind in manifest.reasons if kind not in by_kind}
+    return by_kind, {m.family: m for m in families.registered()}
+
+
+def _reason_views(reason: Mapping[str, Any], drawers: tuple[dict, dict], policy: Policy,
+                  attrs: Mapping[str, Any]) -> list[ReasonView]:
+    """The reason's own family draws it: the one its evidence names where several give its kind
+    (faces and voice both give likeness), else the first in chain order. A reason no family
+    claims (unreadable media, a failed check) has at most a box, and a reason without evidence
+    has nothing to draw."""
     evidence = reason.get("evidence") or {}
-    manifest = by_kind.get(reason["signal"])
+    by_kind, by_family = drawers
+    manifest = by_family.get(evidence.get("family")) or by_kind.get(reason["signal"])
     if not evidence:
         return []
     if manifest is None:

@@ -1,4 +1,5 @@
-"""`/v1/figures` (admins) and `/v1/cameos/{user}` (that user only): the face galleries' doors.
+"""`/v1/figures` (admins) and `/v1/cameos/{user}` (that user only): the galleries' doors, for
+faces and voices.
 
 A cameo owner's token reaches only their own cameo: its permission and history, the clips their
 face was seen in, and removal requests for those clips. Narrowing or revoking a permission starts
@@ -14,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Response, Upl
 from pydantic import BaseModel, Field
 
 from classifiers.faces.handler import FaceBackend, configured_backend
+from classifiers.voice.encoder import VoiceEncoder
 from clipguard.core.contracts import ID_PATTERN
 from clipguard.core.vocab import Permission
 from media.uploads import BadUpload
@@ -25,12 +27,13 @@ from service.fields import REFUSALS, BodyId, FormId, Note, PathId, Problem, Titl
 from service.uploads import uploaded
 from usecases import review
 from usecases.cameos import change_permission, revoke_consent
-from usecases.enrolment import enrol_faces
+from usecases.enrolment import enrol_person
 from usecases.retroscans import in_background
 
 router = APIRouter(prefix="/v1", responses=REFUSALS)
 Svc = Annotated[Services, Depends(services)]
 MAX_PHOTOS = 10
+MAX_VOICES = 5
 T = TypeVar("T")
 
 
@@ -52,10 +55,15 @@ def _backend(model_dir: Path | None) -> FaceBackend:
     return configured_backend(model_dir)
 
 
-def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
-    files = uploaded(photos, MAX_PHOTOS, "photo")
+@cache
+def _encoder() -> VoiceEncoder:
+    return VoiceEncoder()
+
+
+def _enrolled(svc: Services, photos: list[UploadFile], voices: list[UploadFile]) -> list:
     try:
-        return enrol_faces(files, svc.settings.media, _backend(svc.settings.face_model_dir))
+        return enrol_person(uploaded(photos, MAX_PHOTOS, "photo"), uploaded(voices, MAX_VOICES, "voice"),
+                            svc.settings.media, lambda: _backend(svc.settings.face_model_dir), _encoder)
     except BadUpload as exc:
         raise HTTPException(422, str(exc)) from None
 
@@ -65,9 +73,11 @@ def _enrolled(svc: Services, photos: list[UploadFile]) -> list:
 @router.post("/figures", status_code=201)
 def add_figure(svc: Svc, who: Annotated[Principal, api_scope("figures:write")],
                name: Title,
-               photo: Annotated[list[UploadFile], File(description="Photos of the person alone", min_length=1)],
+               photo: Annotated[list[UploadFile], File(description="Photos of the person alone")] = (),
+               voice: Annotated[list[UploadFile], File(description="Recordings of the person speaking alone")] = (),
                cameo_user: Annotated[str | None, Form(pattern=ID_PATTERN.pattern)] = None) -> dict[str, Any]:
-    faces = _enrolled(svc, photo)
+    """Add a public figure from photos, recordings of their voice (5 s of speech or more), or both."""
+    faces = _enrolled(svc, list(photo), list(voice))
     try:
         figure_id = svc.faces.add_figure(name, faces, who.name, cameo_user)
     except ValueError as exc:
@@ -96,14 +106,14 @@ def _known(read: Callable[[], T]) -> T:
 
 @router.put("/cameos/{user}", status_code=201)
 def enroll_cameo(svc: Svc, user: PathId, who: Annotated[Principal, api_scope("cameos:write")],
-                 photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip",
-                                                         min_length=1)],
                  permission: Annotated[Permission, Form()],
+                 photo: Annotated[list[UploadFile], File(description="Photos of you alone, or a short clip")] = (),
+                 voice: Annotated[list[UploadFile], File(description="Recordings of you speaking alone")] = (),
                  approved: Annotated[list[FormId], Form(description="With approved: creators you allow")] = ()
                  ) -> dict[str, Any]:
-    """Enrol (or re-enrol) your face with a permission."""
+    """Enrol (or re-enrol) your face, your voice or both with a permission."""
     _self(who, user)
-    faces = _enrolled(svc, photo)
+    faces = _enrolled(svc, list(photo), list(voice))
     try:
         svc.faces.enroll(user, faces, permission, list(approved), who.name)
     except ValueError as exc:

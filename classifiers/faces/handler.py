@@ -25,14 +25,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from classifiers.base import Refreshed, SignalHandler, best_per, onnx_providers, weights_digest
+from classifiers.base import SignalHandler, onnx_providers, weights_digest
+from classifiers.galleries import SUBJECT_NOUN, GalleryIndex, LiveGallery, Permits, attributed, closeness
 from clipguard.core.contracts import thumbnail_ref
-from clipguard.core.people import Gallery, Grant, Subject
+from clipguard.core.people import Gallery
 from clipguard.core.signals import ClipInput, Finding, Signal
-
-# Whether a person's grant lets a creator use their face: the consent policy (policies/consent.py),
-# handed in by whoever builds the handler, since deciding consent is not the classifier's job.
-Permits = Callable[[Grant, str, str], bool]
 
 # Detections in consecutive sampled frames with at least this overlap are the same face.
 TRACK_IOU = 0.3
@@ -240,85 +237,15 @@ def people(tracks: Sequence[Track], embeddings: np.ndarray, same_person: float) 
     return out
 
 
-# --- galleries -----------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Hit:
-    subject: Subject
-    distance: float
-
-
-class FaceIndex(Protocol):
-    """Nearest enrolled photos of a query face: rows and their Euclidean distances."""
-
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-
-
-class ExactFaceIndex:
-    """Every photo compared: exact, and fast enough well past 100k photos on two cores."""
-
-    def __init__(self, vectors: np.ndarray):
-        self._vectors = np.ascontiguousarray(vectors, np.float32)
-        self._norms = (self._vectors ** 2).sum(axis=1)
-
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        if not len(self._vectors):
-            return []
-        squared = self._norms - 2 * (self._vectors @ vector.astype(np.float32)) + float(vector @ vector)
-        k = min(k, len(squared))
-        rows = np.argpartition(squared, k - 1)[:k]
-        rows = rows[np.argsort(squared[rows])]
-        return [(int(r), float(np.sqrt(max(0.0, squared[r])))) for r in rows]
-
-
-class HnswFaceIndex:
-    """faiss's HNSW graph: approximate, for galleries too large to scan per face."""
-
-    def __init__(self, vectors: np.ndarray, neighbours: int = 32, search_depth: int = 128):
-        import faiss
-
-        self._index = faiss.IndexHNSWFlat(vectors.shape[1], neighbours)
-        self._index.hnsw.efConstruction = 80
-        self._index.hnsw.efSearch = search_depth
-        self._index.add(np.ascontiguousarray(vectors, np.float32))
-
-    def query(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
-        squared, rows = self._index.search(np.ascontiguousarray(vector[None, :], np.float32), k)
-        return [(int(r), float(np.sqrt(max(0.0, d)))) for d, r in zip(squared[0], rows[0], strict=True) if r >= 0]
-
-
-# Below this many photos the exact scan wins outright (`clipguard bench --suite faces` measures it).
-ANN_FROM = 200_000
-
-
-def face_index(vectors: np.ndarray) -> FaceIndex:
-    return HnswFaceIndex(vectors) if len(vectors) >= ANN_FROM else ExactFaceIndex(vectors)
-
-
-class GalleryIndex:
-    """The gallery behind one FaceIndex, answering per subject rather than per photo."""
-
-    def __init__(self, gallery: Gallery):
-        self.gallery = gallery
-        self._index = face_index(gallery.vectors)
-
-    def nearest(self, vector: np.ndarray, within: float, k: int = 16) -> list[Hit]:
-        """Subjects with a photo within `within` of `vector`, each at its closest photo, nearest first."""
-        close = [(self.gallery.subject_of[row], d) for row, d in self._index.query(vector, k) if d <= within]
-        best = best_per(close, lambda hit: hit[0], lambda hit: -hit[1])
-        return [Hit(self.gallery.subjects[i], d) for i, d in sorted(best, key=lambda hit: hit[1])]
-
-
-class LiveGallery(Refreshed[Gallery, GalleryIndex]):
-    """The enrolled faces of the backend's model, re-read from the registry every `refresh_s`, so
-    enrolments and revocations apply to the gate without a restart; and the threads the backend
-    runs on. Both belong to the loaded model, not to the handler: a runner may load the model
-    through one copy of the handler and score through another (Flink does)."""
+class FaceModel(LiveGallery):
+    """The enrolled faces of the backend's model, kept current, and the threads the backend runs
+    on. Both belong to the loaded model, not to the handler: a runner may load the model through
+    one copy of the handler and score through another (Flink does)."""
 
     def __init__(self, load: Callable[[str], Gallery], backend: FaceBackend, refresh_s: float, threads: int = 2):
         self.backend = backend
         self.pool = ThreadPoolExecutor(threads, thread_name_prefix="faces")
-        super().__init__(lambda: load(backend.version), GalleryIndex, refresh_s, GalleryIndex(Gallery()))
+        super().__init__(load, backend.version, refresh_s)
 
 
 # --- the signal ----------------------------------------------------------------------------------
@@ -327,7 +254,7 @@ class LiveGallery(Refreshed[Gallery, GalleryIndex]):
 SEARCH_DISTANCE = {"dlib-resnet-v1": 0.7, "insightface": 1.3}
 
 
-class FaceHandler(SignalHandler[LiveGallery]):
+class FaceHandler(SignalHandler[FaceModel]):
     name = "faces"
 
     def __init__(self, galleries: Callable[[str], Gallery], permits: Permits, model_dir: Path | None = None,
@@ -341,20 +268,20 @@ class FaceHandler(SignalHandler[LiveGallery]):
         self.model_name = InsightFaceBackend.name if model_dir else DlibBackend.name
         self.model_version = "not loaded"
 
-    def load_model(self) -> LiveGallery:
+    def load_model(self) -> FaceModel:
         backend = configured_backend(self._model_dir)
         # A failed signal names the loaded weights too, not a placeholder.
         self.model_name, self.model_version = backend.name, backend.version
-        return LiveGallery(self._galleries, backend, self._refresh_s, self._threads)
+        return FaceModel(self._galleries, backend, self._refresh_s, self._threads)
 
-    def identify(self, model: LiveGallery) -> tuple[str, str]:
+    def identify(self, model: FaceModel) -> tuple[str, str]:
         return model.backend.name, model.backend.version
 
-    def score(self, model: LiveGallery, batch: Sequence[ClipInput]) -> list[Signal]:
+    def score(self, model: FaceModel, batch: Sequence[ClipInput]) -> list[Signal]:
         index = model.current()
         return [self._score_clip(model, index, item) for item in batch]
 
-    def _score_clip(self, model: LiveGallery, index: GalleryIndex, item: ClipInput) -> Signal:
+    def _score_clip(self, model: FaceModel, index: GalleryIndex, item: ClipInput) -> Signal:
         frames = item.clip.frames
         backend = model.backend
         seen = see_people(backend, [f.rgb for f in frames], model.pool.map)
@@ -404,33 +331,13 @@ def fractional_box(box: tuple[int, int, int, int], shape: tuple[int, ...]) -> li
 
 def person_findings(index: GalleryIndex, backend: str, embedding: np.ndarray, creator: str,
                     declared: Sequence[str], where: dict[str, Any], permits: Permits) -> list[Finding]:
-    """The enrolled person closest to one seen in a clip, as the gate and retroscan both report
-    it. A face is one person's: one that is near a public figure and a cameo owner alike is the
-    closer one's, with the next closest and the margin between them in the evidence."""
-    hits = index.nearest(embedding, SEARCH_DISTANCE[backend])
-    if not hits:
+    """The enrolled person closest to one seen in a clip, as the gate and retroscan both report it."""
+    evidence = attributed(index, embedding, SEARCH_DISTANCE[backend], creator, declared, permits)
+    if evidence is None:
         return []
-    return [subject_finding(hits[0], creator, declared, where, permits, hits[1] if len(hits) > 1 else None)]
-
-
-def subject_finding(hit: Hit, creator: str, declared: Sequence[str], where: dict[str, Any],
-                    permits: Permits, next_closest: Hit | None = None) -> Finding:
-    """A person in the clip close to an enrolled subject."""
-    subject = hit.subject
-    evidence = {"kind": subject.kind, "subject_id": subject.subject_id, "name": subject.name,
-                "distance": round(hit.distance, 4), **where}
-    if next_closest is not None:
-        other = next_closest.subject
-        evidence["next_closest"] = {"kind": other.kind, "subject_id": other.subject_id, "name": other.name,
-                                    "distance": round(next_closest.distance, 4),
-                                    "margin": round(next_closest.distance - hit.distance, 4)}
-    grant, owner = subject.grant, subject.owner
-    evidence |= {"permission": grant.permission if grant else None, "cameo_user": owner,
-                 "declared": owner is not None and owner in declared,
-                 "creator_permitted": grant is not None and permits(grant, owner, creator)}
-    noun = "public figure" if subject.kind == "figure" else "cameo owner"
-    return Finding(f"frame {where['frame']}: a face is {hit.distance:.3f} from {noun} {subject.name!r}",
-                   round(max(0.0, 1 - hit.distance), 4), evidence)
+    return [Finding(f"frame {where['frame']}: a face is {evidence['distance']:.3f} from "
+                    f"{SUBJECT_NOUN[evidence['kind']]} {evidence['name']!r}", closeness(evidence['distance']),
+                    evidence | where)]
 
 
 def declared_findings(index: GalleryIndex, creator: str, declared: Sequence[str],

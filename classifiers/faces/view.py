@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from classifiers.faces.rule import face_measure
+from classifiers.faces.rule import FACE
+from classifiers.likeness import likeness_measure
 from clipguard.core.families import ReasonView, ScoreLine
 
 
@@ -23,7 +24,7 @@ def _sighting_view(signal: str, evidence: Mapping[str, Any], section: Mapping[st
         boxes = ((*evidence["box"], signal),) if "box" in evidence else ()
         return ReasonView(frame=evidence.get("frame"), boxes=boxes)
     limits = (section or {}).get("models", {}).get(evidence.get("model"))
-    bars = face_measure(evidence, limits).bars if limits else "no bar in the loaded policy"
+    bars = likeness_measure(FACE, evidence, limits).bars if limits else "no bar in the loaded policy"
     name = evidence["name"]
     return ReasonView(frame=evidence["frame"], marks=(f"{name} ({evidence['distance']:.3f})",),
                       boxes=((*evidence["box"], name),),

@@ -393,32 +393,34 @@ def figures() -> None:
 
 @figures.command("add")
 @click.option("--name", required=True, help="The person's name.")
-@click.option("--photo", "photos", multiple=True, required=True,
+@click.option("--photo", "photos", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path), help="A photo of them alone; repeatable.")
+@click.option("--voice", "voices", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A recording of them speaking alone, 5 s of speech or more; repeatable.")
 @click.option("--cameo", "cameo_user", default=None,
               help="Their own cameo account, through which they may consent to creators.")
 @user_errors
-def figures_add(name: str, photos: tuple[Path, ...], cameo_user: str | None) -> None:
-    """Add a public figure from one or more photos; prints their id."""
+def figures_add(name: str, photos: tuple[Path, ...], voices: tuple[Path, ...], cameo_user: str | None) -> None:
+    """Add a public figure from photos, recordings of their voice, or both; prints their id."""
     from clipguard.core.contracts import check_id
 
     if cameo_user is not None:
         check_id(cameo_user, "--cameo")
     settings = Settings.from_env()
-    click.echo(_faces(settings).add_figure(name, _enrolled(settings, photos), "cli", cameo_user))
+    click.echo(_faces(settings).add_figure(name, _enrolled(settings, photos, voices), "cli", cameo_user))
 
 
 @figures.command("list")
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def figures_list(as_json: bool) -> None:
-    """List public figures: id, name, photos, cameo account."""
+    """List public figures: id, name, photos, voices, cameo account."""
     import json
 
     for figure in _faces(Settings.from_env()).figures():
         click.echo(json.dumps(figure, sort_keys=True) if as_json else
                    f"{figure['figure_id']}\t{figure['name']}\t{figure['photos']} photo(s)\t"
-                   f"{figure['cameo_user'] or '-'}")
+                   f"{figure['voices']} voice(s)\t{figure['cameo_user'] or '-'}")
 
 
 @cli.group()
@@ -428,22 +430,26 @@ def cameos() -> None:
 
 @cameos.command("enroll")
 @click.option("--user", "user_id", required=True, help="The owner's user id on the platform.")
-@click.option("--photo", "photos", multiple=True, required=True,
+@click.option("--photo", "photos", multiple=True,
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A photo of them alone, or a short clip; repeatable.")
+@click.option("--voice", "voices", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A recording of them speaking alone, 5 s of speech or more; repeatable.")
 @click.option("--permission", type=click.Choice(words(Permission)), required=True)
 @click.option("--allow", "allowed", multiple=True, help="With approved: a creator they approve; repeatable.")
 @user_errors
-def cameos_enroll(user_id: str, photos: tuple[Path, ...], permission: str, allowed: tuple[str, ...]) -> None:
-    """Enrol (or re-enrol) a cameo owner's face with a permission."""
+def cameos_enroll(user_id: str, photos: tuple[Path, ...], voices: tuple[Path, ...], permission: str,
+                  allowed: tuple[str, ...]) -> None:
+    """Enrol (or re-enrol) a cameo owner's face, voice or both with a permission."""
     from clipguard.core.contracts import check_id
 
     check_id(user_id, "--user")
     for creator in allowed:
         check_id(creator, "--allow")
     settings = Settings.from_env()
-    _faces(settings).enroll(user_id, _enrolled(settings, photos), permission, allowed, "cli")
-    click.echo(f"cameo {user_id} enrolled from {len(photos)} file(s), permission {permission}", err=True)
+    _faces(settings).enroll(user_id, _enrolled(settings, photos, voices), permission, allowed, "cli")
+    click.echo(f"cameo {user_id} enrolled from {len(photos) + len(voices)} file(s), permission {permission}",
+               err=True)
 
 
 @cameos.command("permit")
@@ -484,12 +490,13 @@ def cameos_revoke(user_id: str, policy_path: str | None) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @user_errors
 def cameos_list(as_json: bool) -> None:
-    """List cameo owners: user, permission, approved creators, photos."""
+    """List cameo owners: user, permission, approved creators, photos, voices."""
     import json
 
     for cameo in _faces(Settings.from_env()).cameos():
         click.echo(json.dumps(cameo.to_dict(), sort_keys=True) if as_json else
-                   f"{cameo.user_id}\t{cameo.permission}\t{','.join(cameo.approved) or '-'}\t{cameo.photos} photo(s)")
+                   f"{cameo.user_id}\t{cameo.permission}\t{','.join(cameo.approved) or '-'}\t{cameo.photos} photo(s)\t"
+                   f"{cameo.voices} voice(s)")
 
 
 def _faces(settings: Settings):
@@ -499,13 +506,17 @@ def _faces(settings: Settings):
     return FaceStore(migrate(settings.database_url))
 
 
-def _enrolled(settings: Settings, photos: tuple[Path, ...]) -> list:
+def _enrolled(settings: Settings, photos: tuple[Path, ...], voices: tuple[Path, ...]) -> list:
     from classifiers.faces.handler import configured_backend
+    from classifiers.voice.encoder import VoiceEncoder
     from media.uploads import Upload
-    from usecases.enrolment import enrol_faces
+    from usecases.enrolment import enrol_person
 
-    return enrol_faces([Upload(p.name, p.read_bytes()) for p in photos], settings.media,
-                       configured_backend(settings.face_model_dir))
+    def read(paths: tuple[Path, ...]) -> list[Upload]:
+        return [Upload(p.name, p.read_bytes()) for p in paths]
+
+    return enrol_person(read(photos), read(voices), settings.media, lambda: configured_backend(settings.face_model_dir),
+                        VoiceEncoder)
 
 
 def _known(read: Callable[[], Any]) -> Any:

@@ -35,6 +35,7 @@ class SignalFamily(StrEnum):
     PROVENANCE = "provenance"
     BANK = "bank"
     MUSIC = "music"
+    VOICE = "voice"
 
 
 class ReasonKind(StrEnum):
@@ -44,7 +45,7 @@ class ReasonKind(StrEnum):
     LIKENESS = "likeness"       # a public figure's face or voice without their consent
     CONSENT = "consent"         # a cameo owner's face or voice, where the owner does not permit the creator
     CHARACTER = "character"     # a claimed visual work
-    MUSIC = "music"             # a claimed recording
+    MUSIC = "music"
     PROVENANCE = "provenance"   # a missing, invalid or untrusted C2PA manifest where one is expected
     MEDIA = "media"             # the clip could not be read
     LINEAGE = "lineage"         # a remix of a clip that is blocked or was taken down

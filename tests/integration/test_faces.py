@@ -17,14 +17,13 @@ from PIL import Image
 from classifiers.faces.handler import (
     Detection,
     DlibBackend,
-    ExactFaceIndex,
     FaceHandler,
-    HnswFaceIndex,
     link_tracks,
     people,
     see_people,
 )
 from classifiers.faces.rule import face_rule
+from classifiers.galleries import ExactIndex, HnswIndex
 from clipguard.core.config import MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, Decision
 from clipguard.core.people import Gallery, Grant, Subject
@@ -90,7 +89,7 @@ def test_detections_link_into_tracks_and_tracks_of_one_person_merge():
 def test_the_exact_and_hnsw_indexes_find_the_same_nearest_photo():
     rng = np.random.default_rng(3)
     vectors = rng.normal(size=(3000, 128)).astype(np.float32)
-    exact, hnsw = ExactFaceIndex(vectors), HnswFaceIndex(vectors)
+    exact, hnsw = ExactIndex(vectors), HnswIndex(vectors)
     for row in rng.choice(3000, 50, replace=False):
         query = vectors[row] + rng.normal(scale=0.01, size=128).astype(np.float32)
         assert exact.query(query, 1)[0][0] == row == hnsw.query(query, 1)[0][0]

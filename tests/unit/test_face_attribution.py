@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from classifiers.faces.handler import GalleryIndex, person_findings
+from classifiers.faces.handler import person_findings
 from classifiers.faces.rule import face_rule
+from classifiers.galleries import GalleryIndex
 from clipguard.core.people import Gallery, Grant, Subject
 from clipguard.core.signals import Signal
 from policies.consent import permits

@@ -35,7 +35,8 @@ def signals(score: float) -> dict[str, Signal]:
             "lineage": Signal("lineage", "registry", "1", ok=True),
             "provenance": Signal("provenance", "c2pa", "v", ok=True),
             "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True),
-            "music": Signal("music", "landmarks", "v", ok=True)}
+            "music": Signal("music", "landmarks", "v", ok=True),
+            "voice": Signal("voice", "ge2e-resemblyzer", "v", ok=True)}
 
 
 def stricter(review: float, version: str = "shadow-1"):

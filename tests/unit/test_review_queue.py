@@ -199,7 +199,8 @@ def test_the_queue_orders_by_the_reasons_that_set_the_review(stores):
     quiet = {"character": replace(alias, findings=()), "faces": Signal("faces", "dlib-resnet-v1", "v", ok=True),
              "lineage": Signal("lineage", "registry", "1", ok=True),
              "provenance": Signal("provenance", "c2pa", "v", ok=True),
-             "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True)}
+             "bank": Signal("bank", "md5+pdq+vpdq", "v", ok=True),
+             "voice": Signal("voice", "ge2e-resemblyzer", "v", ok=True)}
     cases = {
         "faces-failed": {**quiet, "faces": Signal("faces", "dlib-resnet-v1", "v", ok=False, error="boom"),
                          "explicit": calm},
