@@ -15,7 +15,7 @@ from classifiers.voice import MANIFEST
 from classifiers.voice.encoder import HOP, MELS, RATE, WINDOW, VoiceEncoder, _mel_bank, _torch_legacy_load, mel_frames
 from classifiers.voice.handler import VoiceHandler, hear_speakers
 from classifiers.voice.rule import voice_rule
-from classifiers.voice.speech import enough_speech, speakers, voiced
+from classifiers.voice.speech import enough_speech, voiced
 from clipguard.core.config import MediaLimits
 from clipguard.core.contracts import ClipGenerated
 from clipguard.core.media import Audio, SampledClip
@@ -51,7 +51,7 @@ def test_the_weights_reader_refuses_anything_but_tensors(tmp_path: Path):
         for header in (0x1950A86A20F9469CFC6C, 1001, {}):
             pickle.dump(header, out)
         pickle.dump(os.system, out)      # a legacy file may name any callable; this one must not run
-    with pytest.raises(pickle.UnpicklingError, match="refusing posix.system"):
+    with pytest.raises(pickle.UnpicklingError, match=r"refusing posix\.system"):
         _torch_legacy_load(hostile)
     not_torch = tmp_path / "other.pt"
     not_torch.write_bytes(pickle.dumps({"a": 1}))
