@@ -3,7 +3,6 @@ speaker grouping, enrolment's refusals, the handler and the rule."""
 
 from __future__ import annotations
 
-import io
 import os
 import pickle
 from pathlib import Path
@@ -172,6 +171,6 @@ def test_the_rule_reviews_a_model_the_policy_has_no_bars_for():
 
 def test_bad_weights_bytes_are_not_read_as_a_model(tmp_path: Path):
     garbage = tmp_path / "garbage.pt"
-    garbage.write_bytes(io.BytesIO(os.urandom(256)).getvalue())
+    garbage.write_bytes(os.urandom(256))
     with pytest.raises(Exception):  # noqa: B017 - any refusal will do, as long as nothing loads
         VoiceEncoder(garbage)
