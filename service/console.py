@@ -17,6 +17,9 @@ from fastapi.templating import Jinja2Templates
 from kafka.errors import KafkaError
 
 from clipguard.core.contracts import VERDICTS
+from clipguard.core.media import Audio
+from media.sampling import MediaError, read_recording, resolve_media
+from media.soundtrack import excerpt_wav, spectrogram_png
 from registry.accounts import SESSION_TTL, AuthError, Principal
 from registry.lineage import Lineage
 from registry.review import ANALYST_ACTIONS, QueueError
@@ -224,6 +227,35 @@ def frame(svc: Svc, _: Reader, clip_id: PathId, frame_index: int) -> Response:
     if jpeg is None:
         raise HTTPException(404, f"no stored frame {frame_index} of clip {clip_id!r} (never kept, or past retention)")
     return Response(jpeg, media_type="image/jpeg")
+
+
+@router.get("/console/sound/{clip_id}.png")
+def sound_strip(svc: Svc, _: Reader, clip_id: PathId, start: float, end: float) -> Response:
+    """The clip's soundtrack as a spectrogram, `start`-`end` (seconds) marked."""
+    return Response(spectrogram_png(_soundtrack(svc, clip_id), (start, end)), media_type="image/png")
+
+
+@router.get("/console/sound/{clip_id}.wav")
+def sound_excerpt(svc: Svc, _: Reader, clip_id: PathId, start: float, end: float) -> Response:
+    """`start`-`end` of the clip's soundtrack, to play (at most 30 s)."""
+    try:
+        return Response(excerpt_wav(_soundtrack(svc, clip_id), start, end), media_type="audio/wav")
+    except ValueError as exc:
+        raise HTTPException(422, str(exc)) from None
+
+
+def _soundtrack(svc: Services, clip_id: str) -> Audio:
+    """Read again from the clip's own file, inside the media roots, under the gate's limits."""
+    event = svc.decisions.event(clip_id)
+    if event is None:
+        raise HTTPException(404, f"no clip {clip_id!r}")
+    try:
+        audio = read_recording(resolve_media(event["media_uri"], svc.settings.media_roots), svc.settings.media)
+    except MediaError as exc:
+        raise HTTPException(404, f"the soundtrack of clip {clip_id!r} cannot be read: {exc}") from None
+    if audio is None:
+        raise HTTPException(404, f"clip {clip_id!r} has no soundtrack")
+    return audio
 
 
 @router.get("/console/references/{reference_id}.jpg")

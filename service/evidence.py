@@ -1,6 +1,7 @@
 """Turns a decision's reasons into what the item page shows: flagged frames with their boxes,
-matched references beside the frame they matched, and each score against its policy bar. Each
-family's manifest draws its own reasons; this module only lays them out."""
+matched references beside the frame they matched, the stretches of the soundtrack a reason
+heard, and each score against its policy bar. Each family's manifest draws its own reasons;
+this module only lays them out."""
 
 from __future__ import annotations
 
@@ -35,10 +36,22 @@ class Match:
 
 
 @dataclass(frozen=True)
+class SoundView:
+    """A stretch of the soundtrack a reason is about: the strip it is marked on, and the excerpt."""
+
+    label: str
+    start: float
+    end: float
+    strip_url: str
+    excerpt_url: str
+
+
+@dataclass(frozen=True)
 class EvidenceView:
     frames: list[FrameView]
     matches: list[Match]
     scores: list[ScoreLine]
+    sounds: list[SoundView] = field(default_factory=list)
 
 
 def frame_url(clip_id: str, index: int) -> str:
@@ -52,9 +65,11 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
     clip_id = decision["clip_id"]
     views = {i: FrameView(i, t, frame_url(clip_id, i)) for i, t in frames}
     drawers = _drawers()
-    matches, scores = [], []
+    matches, scores, sounds = [], [], []
     for drawn in (view for reason in decision["reasons"] for view in _reason_views(reason, drawers, policy, attrs)):
         scores += drawn.scores
+        if drawn.heard is not None:
+            sounds.append(sound_view(clip_id, *drawn.heard))
         shown = views.get(drawn.frame)
         if shown:
             shown.marks += drawn.marks
@@ -63,7 +78,13 @@ def evidence_view(decision: Mapping[str, Any] | None, frames: Sequence[tuple[int
             title, measure, reference_id = drawn.reference
             matches.append(Match(title, measure, frame_url(clip_id, drawn.frame),
                                  f"/console/references/{quote(reference_id)}.jpg"))
-    return EvidenceView(list(views.values()), matches, scores)
+    return EvidenceView(list(views.values()), matches, scores, sounds)
+
+
+def sound_view(clip_id: str, start: float, end: float, label: str) -> SoundView:
+    span = f"start={start:.2f}&end={end:.2f}"
+    return SoundView(label, start, end, f"/console/sound/{quote(clip_id)}.png?{span}",
+                     f"/console/sound/{quote(clip_id)}.wav?{span}")
 
 
 def _drawers() -> tuple[dict[str, families.SignalFamilyManifest], dict[str, families.SignalFamilyManifest]]:

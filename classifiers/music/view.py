@@ -16,5 +16,5 @@ def music_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
     (c0, c1), (r0, r1) = evidence["clip_range"], evidence["reference_range"]
     line = (ScoreLine("music", m.name, m.value, m.bars) if section and (m := music_measure(evidence, section))
             else ScoreLine("music", "agreeing landmarks", float(evidence["landmarks"]), "no bar in the loaded policy"))
-    return [ReasonView(marks=(f"soundtrack {c0:.1f}-{c1:.1f} s = {evidence['title']} {r0:.1f}-{r1:.1f} s",),
-                       scores=(line,))]
+    said = f"soundtrack {c0:.1f}-{c1:.1f} s = {evidence['title']} {r0:.1f}-{r1:.1f} s"
+    return [ReasonView(marks=(said,), scores=(line,), heard=(c0, c1, said))]

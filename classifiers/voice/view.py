@@ -19,6 +19,7 @@ def voice_view(reason: Mapping[str, Any], section: Mapping[str, Any] | None,
     bars = likeness_measure(VOICE, evidence, limits).bars if limits else "no bar in the loaded policy"
     heard = [evidence, *({**evidence, **other} for other in evidence.get("also", ()))]
     name = evidence["name"]
-    return [ReasonView(marks=(f"{VOICE.where(h)}: {name} ({h['distance']:.3f})",),
-                       scores=(ScoreLine(reason["signal"], f"voice distance to {name}", h["distance"], bars),))
+    return [ReasonView(marks=(said := f"{VOICE.where(h)}: {name}'s voice ({h['distance']:.3f})",),
+                       scores=(ScoreLine(reason["signal"], f"voice distance to {name}", h["distance"], bars),),
+                       heard=(*h["clip_range"], said))
             for h in heard]

@@ -66,8 +66,8 @@ class ScoreLine:
 
 @dataclass(frozen=True)
 class ReasonView:
-    """What the console draws for one reason: marks and boxes on its frame, its scores, and the
-    claimed reference it matched, if any."""
+    """What the console draws for one reason: marks and boxes on its frame, its scores, the
+    claimed reference it matched, and the stretch of the soundtrack it heard, if any."""
 
     frame: int | None = None
     marks: tuple[str, ...] = ()
@@ -75,6 +75,8 @@ class ReasonView:
     boxes: tuple[tuple[float, float, float, float, str], ...] = ()
     scores: tuple[ScoreLine, ...] = ()
     reference: tuple[str, str, str] | None = None     # (title, measure as shown, reference id)
+    # The stretch of the soundtrack the reason is about, in clip seconds, with a label.
+    heard: tuple[float, float, str] | None = None
 
 
 # A family's console view of one of its reasons: (reason as a dict, the family's policy section or

@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -24,6 +25,7 @@ from classifiers.character.handler import hash_frame
 from clipguard.app.broker import free_port
 from clipguard.core.config import Settings
 from clipguard.core.contracts import Decision, Reason
+from fixtures.audio import write_clip_with_audio
 from fixtures.clips import image
 from media.sampling import thumbnail_jpeg
 from pipelines.kafka_io import read_decisions
@@ -169,6 +171,35 @@ def claim_inspect_and_block(page: Page, base: str, settings: Settings, tmp_path:
     expect(row).to_contain_text("block")
     expect(row).to_contain_text("'verdict': 'review'")
     shot(page, "5-audit", tmp_path)
+
+
+def test_an_analyst_sees_and_hears_the_stretch_a_voice_reason_matched(settings: Settings, page: Page,
+                                                                      tmp_path: Path):
+    media = tmp_path / "media"
+    settings = replace(settings, media_roots=(media,))
+    talk = (0.1 * np.random.default_rng(2).standard_normal(6 * 16_000)).astype(np.float32)
+    clip = write_clip_with_audio(media / "voice-clip.mp4", np.full((120, 160, 3), 80, np.uint8), talk)
+    reason = Reason("default@1/likeness", "likeness", "1.0-3.5 s: a voice is close to public figure 'Ada'", 0.5,
+                    {"kind": "figure", "subject_id": "f1", "name": "Ada", "distance": 0.78, "speaker": 0,
+                     "clip_range": [1.0, 3.5], "seconds": 2.4, "family": "voice", "model": "ge2e-resemblyzer",
+                     "creator_permitted": False})
+    stored = decided(Decision("voice-clip", "review", (reason,), "default@1", {"ge2e-resemblyzer": "v"}, AT, 900.0))
+    DecisionStore(migrate(settings.database_url)).record([replace(stored, event={**stored.event,
+                                                                                  "media_uri": clip.as_uri()})])
+    added = clipguard(["users", "add", "ana", "--role", "analyst", "--password-stdin"], settings,
+                      input=PASSWORD + "\n", timeout=60)
+    assert added.returncode == 0, added.stderr
+    with serving(settings, tmp_path / "serve.log") as base:
+        log_in(page, base, "ana", PASSWORD)
+        page.click("header >> text=Queue")
+        page.click("#claim-next")
+        expect(page.locator(".sound figcaption")).to_contain_text("Ada's voice")
+        page.wait_for_load_state("networkidle")
+        assert page.eval_on_selector(".sound img", "img => img.naturalWidth") > 0
+        seconds = page.eval_on_selector(".sound audio", """audio => new Promise(done => {
+            audio.addEventListener("loadedmetadata", () => done(audio.duration)); audio.load(); })""")
+        assert abs(seconds - 2.5) < 0.05     # the matched stretch, not the whole soundtrack
+        shot(page, "voice-item", tmp_path)
 
 
 def test_the_queue_that_the_demo_filled(demo_run: DemoRun, bootstrap: str, page: Page, tmp_path: Path):
