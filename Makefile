@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum setup.py | cut -d' ' -f1)
 
-.PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres jars
+.PHONY: demo test test-fast fuzz soak lint bench clean chromium postgres jars audio-tools
 
 $(STAMP): setup.py requirements-no-deps.txt
 	scripts/build-deps
@@ -15,7 +15,7 @@ $(STAMP): setup.py requirements-no-deps.txt
 demo: $(STAMP)
 	$(BIN)/clipguard demo
 
-test: $(STAMP) chromium postgres jars lint
+test: $(STAMP) chromium postgres jars audio-tools lint
 	$(BIN)/pytest
 
 # Unit tests on SQLite, without the slow ones: no broker, browser or PostgreSQL needed.
@@ -74,8 +74,12 @@ $(JARS)/flink/.complete: Makefile
 	mv $(JARS)/flink.tmp/apache-flink-libraries-$(FLINK_VERSION)/deps $(JARS)/flink && rm -rf $(JARS)/flink.tmp
 	touch $@
 
-bench: $(STAMP)
+bench: $(STAMP) audio-tools
 	$(BIN)/clipguard bench
+
+# FluidSynth and a General MIDI soundfont: the music harness plays music21's scores through them.
+audio-tools:
+	scripts/audio-tools
 
 clean:
 	rm -rf $(VENV) .clipguard $(JARS)

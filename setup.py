@@ -40,6 +40,10 @@ INSTALL_REQUIRES = [
     "Jinja2==3.1.6",
     "kafka-python==3.0.12",
     "matplotlib==3.11.2",
+    # The music harness's references: music21's packaged corpus, written as MIDI (fixtures/scores.py).
+    # joblib, which music21 asks for, held at 1.4.2: joblib 1.6 wants cloudpickle >= 3, Beam 2.62 needs 2.2.
+    "music21==10.5.1",
+    "joblib==1.4.2",
     # apache-beam 2.62 needs numpy < 2.3, and protobuf < 6, which onnx 1.19+ cannot have.
     "numpy==2.2.6",
     "onnx==1.18.0",

@@ -1,12 +1,14 @@
 """`clipguard bench --suite music`: what the music family finds, misses and costs.
 
-1. Recall and false matches. 30 claimed synthetic songs of 60 s (fixtures/audio.py: numpy
-   synthesis, a weaker stand-in for recordings), 6 s excerpts from anywhere in them under each
-   edit: alone, -20 dB, AAC and MP3 at 32 kb/s, ±5% speed, an equal-loudness voice-over from the
-   calibration speech, and the voice-over then AAC. Against them: excerpts of 120 unclaimed songs
-   and 60 utterances of speech. The family's index (with its ±5% warps) against the same
-   landmarks without warps (a plain Shazam/audfprint index), in the same run. From the unclaimed
-   side comes the lowest bar with at most 1% false matches.
+1. Recall and false matches, on two sources of music: numpy songs (fixtures/audio.py: synthesis,
+   a weaker stand-in for recordings) and music21's Bach chorales played by FluidSynth on General
+   MIDI instruments (fixtures/scores.py; `make audio-tools`). 30 claimed songs of each, 6 s
+   excerpts from anywhere in them under each edit: alone, -20 dB, AAC and MP3 at 32 kb/s, ±5%
+   speed, an equal-loudness voice-over from the calibration speech, and the voice-over then AAC.
+   Against them: excerpts of 120 unclaimed songs of the same source and 60 utterances of speech.
+   The family's index (with its ±5% warps) against the same landmarks without warps (a plain
+   Shazam/audfprint index), in the same run. From the unclaimed side comes the lowest bar with
+   at most 1% false matches.
 2. Scale: the query cost of one 6 s excerpt in an index of 10,000 and of 100,000 reference tracks
    of synthetic fingerprints (uniform random hashes at the density real songs have here, 6 s a
    track), interleaved (bench/compare.py).
@@ -29,6 +31,7 @@ from classifiers.music.index import LandmarkIndex
 from classifiers.music.landmarks import FRAMES_PER_S, PAIR_FRAMES, Landmarks, landmarks, peaks
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.audio import at_speed, excerpt, song, speech, with_voice_over, write_audio, write_clip_with_audio
+from fixtures.scores import PROGRAMS, SOUNDFONT, chorales, rendered
 from media.audio import AUDIO_RATE, decode_audio
 from media.sampling import sample_frames
 from usecases.policy_files import load_policy
@@ -44,31 +47,67 @@ TARGET_ADDED_S = 0.2
 
 
 def run_music_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
-    songs = [song(seed, SONG_S) for seed in range(CLAIMED)]
-    refs = [landmarks(peaks(s, AUDIO_RATE)) for s in songs]
-    density = sum(len(r) for r in refs) / (CLAIMED * SONG_S)
-    indexes = {"warped": (LandmarkIndex.build(refs), True), "plain": (LandmarkIndex.build(refs), False)}
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        say(f"[1/3] {CLAIMED} claimed songs x {len(EDITS)} edits, {UNCLAIMED} unclaimed songs, {SPEECH} utterances")
-        claimed = {edit: [_strength(indexes, make(excerpt(songs[i], start, EXCERPT_S), Path(tmp), i), i)
-                          for i, start in enumerate(_starts(CLAIMED))]
-                   for edit, make in EDITS.items()}
-        unclaimed = [_strength(indexes, x, None) for x in _unclaimed()]
-        bars = {name: _bar([u[name] for u in unclaimed]) for name in indexes}
-        _report_recall(claimed, unclaimed, bars, density)
-        _report_policy(load_policy().signals["music"], claimed, unclaimed)
+        for n, (source, catalogue) in enumerate(SOURCES.items(), 1):
+            say(f"[1.{n}/3] {source}: {CLAIMED} claimed x {len(EDITS)} edits, {UNCLAIMED} unclaimed, "
+                f"{SPEECH} utterances")
+            songs, unclaimed_music = catalogue(settings)
+            results[source] = _recall_and_false_matches(source, songs, unclaimed_music, Path(tmp))
+        songs = SOURCES[NUMPY](settings)[0]
+        refs = [landmarks(peaks(s, AUDIO_RATE)) for s in songs]
+        density = sum(len(r) for r in refs) / sum(len(s) / AUDIO_RATE for s in songs)
         say(f"[2/3] one {EXCERPT_S:.0f} s excerpt's query at {SCALE[1]:,} vs {SCALE[0]:,} reference tracks, "
             f"{rounds} rounds")
         scale = _scale(refs[0], density, rounds)
         _report_comparisons("music: one query against synthetic fingerprints, 10x the tracks:", scale)
         say(f"[3/3] the family's added CPU per 10 s clip vs decoding its video, {rounds} rounds")
-        added = _added_cost(Path(tmp), songs, indexes["warped"][0], rounds)
+        added = _added_cost(Path(tmp), songs, LandmarkIndex.build(refs), rounds)
         _report_comparisons(f"music: added CPU per 10 s clip (target <= {TARGET_ADDED_S * 1000:.0f} ms):", added)
+    return {**results, "scale": {f: c.to_dict() for f, c in scale.items()},
+            "added": {f: c.to_dict() for f, c in added.items()}}
+
+
+def _recall_and_false_matches(source: str, songs: list[np.ndarray], unclaimed_music: list[np.ndarray],
+                              tmp: Path) -> dict:
+    """Recall per edit of the claimed songs' excerpts, at the bar the unclaimed set allows."""
+    refs = [landmarks(peaks(s, AUDIO_RATE)) for s in songs]
+    density = sum(len(r) for r in refs) / sum(len(s) / AUDIO_RATE for s in songs)
+    indexes = {"warped": (LandmarkIndex.build(refs), True), "plain": (LandmarkIndex.build(refs), False)}
+    claimed = {edit: [_strength(indexes, make(excerpt(songs[i], start, EXCERPT_S), tmp, i), i)
+                      for i, start in enumerate(_starts(songs))]
+               for edit, make in EDITS.items()}
+    unclaimed = [_strength(indexes, x, None) for x in unclaimed_music + _speech()]
+    bars = {name: _bar([u[name] for u in unclaimed]) for name in indexes}
+    _report_recall(source, claimed, unclaimed, bars, density)
+    _report_policy(load_policy().signals["music"], claimed, unclaimed)
     return {"density_per_s": density, "bars": bars,
             "recall": {edit: {name: _recall([s[name] for s in strengths], bars[name]) for name in indexes}
                        for edit, strengths in claimed.items()},
-            "unclaimed_max": {name: max(u[name] for u in unclaimed) for name in indexes},
-            "scale": {f: c.to_dict() for f, c in scale.items()}, "added": {f: c.to_dict() for f, c in added.items()}}
+            "unclaimed_max": {name: max(u[name] for u in unclaimed) for name in indexes}}
+
+
+def _numpy_songs(settings: Settings) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    return ([song(seed, SONG_S) for seed in range(CLAIMED)],
+            [excerpt(song(10_000 + seed, 15), 4, EXCERPT_S) for seed in range(UNCLAIMED)])
+
+
+def _scores(settings: Settings) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Chorales, each on its own General MIDI instrument: the first CLAIMED claimed, the next
+    UNCLAIMED not (their 6 s from 4 s in)."""
+    if not SOUNDFONT.is_file():
+        raise click.ClickException(f"no soundfont at {SOUNDFONT}: run `make audio-tools`")
+    cache = settings.home / "bench" / "scores"
+    names = chorales()[:CLAIMED + UNCLAIMED]
+    played = [rendered(name, PROGRAMS[i % len(PROGRAMS)], cache) for i, name in enumerate(names)]
+    return played[:CLAIMED], [excerpt(x, 4, EXCERPT_S) for x in played[CLAIMED:]]
+
+
+NUMPY = "numpy songs"
+SOURCES: dict[str, Callable[[Settings], tuple[list[np.ndarray], list[np.ndarray]]]] = {
+    NUMPY: _numpy_songs,
+    "music21 scores": _scores,
+}
 
 
 def _aac(samples: np.ndarray, tmp: Path, i: int, suffix: str = ".m4a") -> np.ndarray:
@@ -87,13 +126,14 @@ EDITS: dict[str, Callable[[np.ndarray, Path, int], np.ndarray]] = {
 }
 
 
-def _starts(n: int) -> list[float]:
-    return list(np.random.default_rng(17).uniform(0, SONG_S - EXCERPT_S - 1, n))
+def _starts(songs: list[np.ndarray]) -> list[float]:
+    """Where each song's excerpt starts: anywhere that leaves a whole excerpt."""
+    rng = np.random.default_rng(17)
+    return [float(rng.uniform(0, len(s) / AUDIO_RATE - EXCERPT_S - 1)) for s in songs]
 
 
-def _unclaimed() -> list[np.ndarray]:
-    clips = [excerpt(song(10_000 + seed, 15), 4, EXCERPT_S) for seed in range(UNCLAIMED)]
-    return clips + [speech(i)[:int(EXCERPT_S * AUDIO_RATE)] for i in range(SPEECH)]
+def _speech() -> list[np.ndarray]:
+    return [speech(i)[:int(EXCERPT_S * AUDIO_RATE)] for i in range(SPEECH)]
 
 
 def _strength(indexes: dict[str, tuple[LandmarkIndex, bool]], samples: np.ndarray, want: int | None) -> dict[str, int]:
@@ -150,10 +190,9 @@ def _added_cost(tmp: Path, songs: list[np.ndarray], index: LandmarkIndex, rounds
                        ("music family", "video decode+sample"), rounds=rounds, say=say)
 
 
-def _report_recall(claimed: dict, unclaimed: list[dict], bars: dict, density: float) -> None:
-    click.echo(f"music: {CLAIMED} claimed synthetic songs of {SONG_S} s ({density:.0f} landmarks/s), "
-               f"{EXCERPT_S:.0f} s excerpts; {UNCLAIMED} unclaimed songs + {SPEECH} utterances set each index's bar "
-               f"at <= {MAX_FALSE:.0%} false matches")
+def _report_recall(source: str, claimed: dict, unclaimed: list[dict], bars: dict, density: float) -> None:
+    click.echo(f"music, {source}: {CLAIMED} claimed ({density:.0f} landmarks/s), {EXCERPT_S:.0f} s excerpts; "
+               f"{UNCLAIMED} unclaimed + {SPEECH} utterances set each index's bar at <= {MAX_FALSE:.0%} false matches")
     for name in bars:
         strongest = max(u[name] for u in unclaimed)
         false = sum(u[name] >= bars[name] for u in unclaimed) / len(unclaimed)

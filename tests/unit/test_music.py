@@ -153,3 +153,18 @@ def test_recordings_upload_as_audio_and_bad_ones_are_refused_with_the_reason(tmp
     broken = (tmp_path / "song.flac").read_bytes()[:4000] + bytes(4000)
     with pytest.raises(BadUpload, match=r"broken\.flac: not a readable"):
         read_media(Upload("broken.flac", broken), MediaLimits())
+
+
+def test_a_packaged_score_plays_through_fluidsynth_as_music_the_family_fingerprints(tmp_path: Path):
+    from fixtures.scores import chorales, rendered
+
+    name = chorales()[0]
+    piano, organ = rendered(name, 0, tmp_path), rendered(name, 19, tmp_path)
+    assert 20 * AUDIO_RATE < len(piano) < 180 * AUDIO_RATE and float(np.abs(piano).max()) == pytest.approx(0.5)
+    assert np.array_equal(rendered(name, 0, tmp_path), piano)          # the second read is the cache's
+    index = LandmarkIndex.build([landmarks(peaks(piano, AUDIO_RATE))])
+    found = index.query(peaks(excerpt(piano, 10, 6), AUDIO_RATE))
+    assert found and found[0].landmarks >= 40
+    # The same notes on another instrument are another recording: far fewer landmarks agree.
+    other = index.query(peaks(excerpt(organ, 10, 6), AUDIO_RATE))
+    assert max((h.landmarks for h in other), default=0) < found[0].landmarks / 2
