@@ -1,14 +1,16 @@
 """`clipguard bench --suite voice`: whom the voice family recognises, confuses, and what it costs.
 
 1. Recall and false matches. A gallery of 65 voices from the calibration speech (LibriSpeech):
-   5 speakers enrolled from one utterance each, as `clipguard figures add --voice` enrols, and
-   60 more from their one utterance. Probes: each of the 5 speakers' 9 other utterances, its first
-   6 s as a clip's soundtrack, through the gate's path (VAD, partials, speakers), alone, after
-   AAC at 32 kb/s, and under a music bed 10 dB down and at equal loudness. A probe's distance to
-   its own speaker is a genuine pair; to each of the other 64, an impostor pair. From the
-   impostor pairs come the bars: review at <= 1% false matches (bench/harness.py), match at
-   <= 0.1%; recall is the share of genuine pairs within each. 40 synthetic songs with no voice
-   are probed too: music must not be heard as a voice.
+   5 speakers enrolled from one utterance each (its first 10 s, with at least 5 s of speech), as
+   `clipguard figures add --voice` enrols, and 60 more from their one utterance. Probes: each of
+   the 5 speakers' 9 other utterances, its first 6 s as a clip's soundtrack, through the gate's
+   path (VAD, partials, speakers), alone, after AAC at 32 kb/s, and under a music bed 10 dB down
+   and at equal loudness. A probe's distance to its own speaker is a genuine pair; to each other
+   voice, an impostor pair. From the impostor pairs come the bars: review at <= 1% false matches
+   (bench/harness.py), match at <= 0.1%; recall is the share of genuine pairs within each. Each
+   probe also stands for a stranger: its nearest voice among the others, within a bar, is a
+   stranger falsely matched. 40 synthetic songs with no voice are probed too: music must not be
+   heard as a voice.
 2. Cost per 10 s clip: the family (audio decode, VAD, partials, the encoder) against decoding
    and sampling the same clip's video; and eight soundtracks through the encoder in one call
    against one call each (the gate batches them).
@@ -38,6 +40,7 @@ from usecases.enrolment import enrolled_voice
 from usecases.policy_files import load_policy
 
 PROBE_S = 6.0
+ENROL_S = 10.0       # enrolled from one sample of 5-10 s of speech
 SONGS = 40
 REVIEW_BUDGET, MATCH_BUDGET = 0.01, 0.001
 BARS = [round(0.40 + 0.01 * i, 2) for i in range(51)]     # 0.40 .. 0.90, strictest first
@@ -65,6 +68,8 @@ def run_voice_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
     return {"bars": {"match_distance": match, "review_distance": review},
             "impostor_pairs": len(impostors), "songs_heard_as_speech": SONGS - songs["missed"],
             "recall": {edit: {"match": _rate(p["genuine"], match), "review": _rate(p["genuine"], review),
+                              "stranger_matched": _rate(p["stranger"], match),
+                              "stranger_reviewed": _rate(p["stranger"], review),
                               "missed_speech": p["missed"]} for edit, p in pairs.items()},
             "cost": {f: c.to_dict() for f, c in cost.items()}}
 
@@ -84,7 +89,7 @@ def _gallery_and_probes(encoder: VoiceEncoder, speakers: dict[str, tuple[np.ndar
     for who, utterances in speakers.items():
         for i, samples in enumerate(utterances):
             try:
-                gallery[who] = enrolled_voice(samples, encoder, who)
+                gallery[who] = enrolled_voice(excerpt(samples, 0, ENROL_S), encoder, who)
             except BadUpload:
                 continue
             probes += [(who, excerpt(x, 0, PROBE_S)) for x in utterances[i + 1:]] if len(utterances) > 1 else []
@@ -122,7 +127,7 @@ def _pairs(encoder: VoiceEncoder, gallery: dict[str, np.ndarray], probes: list[t
     names = list(gallery)
     vectors = np.stack([gallery[n] for n in names])
     heard = hear_speakers(encoder, [enough_speech(x) for _, x in probes])
-    genuine, impostor, missed = [], [], 0
+    genuine, impostor, stranger, missed = [], [], [], 0
     for (who, _), voices in zip(probes, heard, strict=True):
         if not voices:
             missed += 1
@@ -131,8 +136,11 @@ def _pairs(encoder: VoiceEncoder, gallery: dict[str, np.ndarray], probes: list[t
         main = max(voices, key=lambda v: v.partials)
         distances = np.linalg.norm(vectors - main.embedding, axis=1)
         genuine += [float(distances[names.index(who)])] if who else []
-        impostor += [float(d) for n, d in zip(names, distances, strict=True) if n != who]
-    return {"genuine": np.array(genuine), "impostor": np.array(impostor), "missed": missed}
+        others = [float(d) for n, d in zip(names, distances, strict=True) if n != who]
+        impostor += others
+        stranger.append(min(others))     # the probe as a stranger to the gallery without its speaker
+    return {"genuine": np.array(genuine), "impostor": np.array(impostor), "stranger": np.array(stranger),
+            "missed": missed}
 
 
 def _rate(distances: np.ndarray, bar: float) -> float:
@@ -171,7 +179,8 @@ def _report_recall(pairs: dict, impostors: np.ndarray, match: float, review: flo
         genuine = p["genuine"][np.isfinite(p["genuine"])]
         click.echo(f"    {edit:14s} matched {_rate(p['genuine'], match):6.1%}  at least reviewed "
                    f"{_rate(p['genuine'], review):6.1%}  genuine median {np.median(genuine):.3f}  "
-                   f"no speech found {p['missed']}")
+                   f"no speech found {p['missed']}  as strangers matched {_rate(p['stranger'], match):5.1%}, "
+                   f"reviewed {_rate(p['stranger'], review):5.1%}")
 
 
 def _report_policy(limits: dict, pairs: dict, impostors: np.ndarray) -> None:
