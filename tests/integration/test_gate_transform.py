@@ -16,6 +16,7 @@ from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
 from classifiers.lineage.handler import LineageHandler
 from classifiers.music.handler import MusicHandler
+from classifiers.voice.handler import VoiceHandler
 from classifiers.provenance.handler import ProvenanceHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
@@ -106,7 +107,8 @@ def test_a_classifier_failure_reviews_that_clip_and_spares_its_batch(settings: S
                 FaceHandler(FaceGalleries(settings.database_url), permits), ExplicitHandler(),
                 LineageHandler(ParentDecisions(settings.database_url)), ProvenanceHandler(()),
                 BankHandler(BankEntries(settings.database_url), 31, VpdqBars()),
-                MusicHandler(ClaimCatalog(settings.database_url))]
+                MusicHandler(ClaimCatalog(settings.database_url)),
+                VoiceHandler(FaceGalleries(settings.database_url), permits)]
     with beam.Pipeline(options=PipelineOptions(flags=[], runner=FN_API_RUNNER)) as pipeline:
         verdicts = (pipeline | beam.Create(works)
                     | Moderate(handlers, load_policy(), settings.media_roots, settings.media)
