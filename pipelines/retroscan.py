@@ -53,7 +53,7 @@ from policies.engine import Policy, judge
 from registry.banks import BankMatch, BankStore, bank_matches
 from registry.claims import ClaimMatch, ClaimStore
 from registry.db import engine_for, migrate
-from registry.faces import FaceStore, Sighting
+from registry.faces import FACE, VOICE, FaceStore, Sighting
 from registry.lineage import Lineage
 from registry.store import KEEP_SIGNALS_FOR, ClipRange, DecisionStore
 from usecases.lineage import cascade
@@ -217,6 +217,7 @@ class StoredPeople:
     """How one family stores the people it found (each with an embedding) and re-finds them."""
 
     signal: str
+    medium: str                                                   # what of a person it matches
     people: str                                                   # the features' list of people
     model: Callable[[dict[str, Any]], str | None]                 # the features' model name, None unknown
     findings: Callable[[GalleryIndex, str, np.ndarray, str, dict[str, Any]], list[Finding]]
@@ -224,11 +225,11 @@ class StoredPeople:
 
 STORED_PEOPLE = {
     "faces": StoredPeople(
-        "faces", "people", lambda features: features.get("backend") if features.get("backend") in SEARCH_DISTANCE
+        "faces", FACE, "people", lambda features: features.get("backend") if features.get("backend") in SEARCH_DISTANCE
         else None,
         lambda index, name, vector, creator, where: person_findings(index, name, vector, creator, (), where, permits)),
     "voice": StoredPeople(
-        "voice", "speakers", lambda features: VoiceEncoder.name if features.get("model") else None,
+        "voice", VOICE, "speakers", lambda features: VoiceEncoder.name if features.get("model") else None,
         lambda index, name, vector, creator, where: speaker_findings(index, vector, creator, (), where, permits)),
 }
 
@@ -403,8 +404,10 @@ def run_cameo_retroscan(settings: Settings, user_id: str, policy_path: str | Non
     counters: Counter[str] = Counter()
     taken: list[str] = []
     remixes = Remixes()
-    # The face scan, then the voice scan; each reads only the clips still shown when it starts.
-    for signal in STORED_PEOPLE:
+    # The face scan, then the voice scan; each reads only the clips still shown when it starts,
+    # and runs only when the owner has that medium enrolled.
+    enrolled = faces.enrolled_media(user_id)
+    for signal in [s for s, stored in STORED_PEOPLE.items() if stored.medium in enrolled]:
         match = MatchCameo(settings.database_url, user_id, policy, signal)
         scanned, found = _scan(settings, signal, match, f"cameo {user_id} by {signal}", runner,
                                lambda: {s.clip_id for s in faces.sightings("cameo", user_id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Engine, delete, func, or_, select
+from sqlalchemy import Engine, and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from clipguard.core.contracts import check_id, check_text, utcnow
@@ -205,6 +205,16 @@ class FaceStore:
                 vectors.append(np.frombuffer(row.vector, np.float32))
         matrix = np.vstack(vectors) if vectors else Gallery().vectors
         return Gallery(tuple(listed), tuple(subject_of), matrix)
+
+    def enrolled_media(self, owner: str) -> set[str]:
+        """What is enrolled (FACE, VOICE) of the people whose consent `owner` gives: their cameo,
+        and any public figure whose cameo they are."""
+        figures = select(FigureRow.figure_id).where(FigureRow.cameo_user == owner)
+        query = select(FaceEmbeddingRow.medium).where(or_(
+            and_(FaceEmbeddingRow.subject_kind == "cameo", FaceEmbeddingRow.subject_id == owner),
+            and_(FaceEmbeddingRow.subject_kind == "figure", FaceEmbeddingRow.subject_id.in_(figures)))).distinct()
+        with Session(self._engine) as session:
+            return set(session.scalars(query))
 
     def record_sightings(self, sightings: Sequence[Sighting]) -> None:
         """Upsert by (clip, person): each person sees each clip once, with its latest verdict."""

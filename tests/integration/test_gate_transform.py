@@ -16,8 +16,8 @@ from classifiers.explicit.handler import ExplicitHandler
 from classifiers.faces.handler import FaceHandler
 from classifiers.lineage.handler import LineageHandler
 from classifiers.music.handler import MusicHandler
-from classifiers.voice.handler import VoiceHandler
 from classifiers.provenance.handler import ProvenanceHandler
+from classifiers.voice.handler import VoiceHandler
 from clipguard.core.config import Settings
 from clipguard.core.contracts import ClipGenerated
 from fixtures.clips import image
