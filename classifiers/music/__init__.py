@@ -9,7 +9,7 @@ from clipguard.core.families import Handler, HandlerContext, SignalFamilyManifes
 from clipguard.core.signals import Finding, Signal
 from clipguard.core.vocab import ReasonKind, SignalFamily
 
-DEFAULT_SECTION = {"match_landmarks": 40, "review_landmarks": 36, "min_seconds": 3.0}
+DEFAULT_SECTION = {"match_landmarks": 61, "review_landmarks": 50, "min_seconds": 3.0}
 
 
 def _handler(context: HandlerContext) -> Handler:
@@ -20,11 +20,11 @@ def _handler(context: HandlerContext) -> Handler:
 
 def _example() -> Signal:
     evidence = {"claim_id": "claim-1", "reference_id": "ref-1", "title": "Example Song", "action": "block",
-                "method": "landmarks", "landmarks": 40, "query_landmarks": 900, "clip_range": [0.5, 5.8],
+                "method": "landmarks", "landmarks": 64, "query_landmarks": 900, "clip_range": [0.5, 5.8],
                 "reference_range": [61.2, 66.5], "speed": 1.0, "pitch": 1.0}
     return Signal(SignalFamily.MUSIC, "landmarks", "example", ok=True,
                   findings=(Finding("0.5-5.8 s of the soundtrack match 61.2-66.5 s of claim 'Example Song'",
-                                    0.0444, evidence),))
+                                    0.0711, evidence),))
 
 
 MANIFEST = SignalFamilyManifest(

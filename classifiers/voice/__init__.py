@@ -38,6 +38,6 @@ MANIFEST = SignalFamilyManifest(
     check_policy=check_voice_policy,
     view=voice_view,
     example=_example,
-    example_policy={"models": {MODEL: {"match_distance": 0.74, "review_distance": 0.8}}},
+    example_policy={"models": {MODEL: {"match_distance": 0.72, "review_distance": 0.75}}},
     bench=("voice", "bench.voice:run_voice_bench"),
 )
