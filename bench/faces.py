@@ -12,6 +12,9 @@
    per face for the exact scan and faiss's HNSW, with the HNSW's recall of the exact answer.
 3. Per-clip cost: a 10 s 720p clip with two faces through decode + the face signal, against a
    baseline that embeds every face in every frame (no tracking), in the same run.
+4. Searching only where frames changed (classifiers/faces/changes.py) against searching every
+   frame whole, on feed-like clips (fixtures/feed.py) of the harness's people: whether the two
+   find the same people at the same distances from their enrolment, and what each costs.
 """
 
 from __future__ import annotations
@@ -32,12 +35,14 @@ from bench.characters import at_gate_size, letterboxed
 from bench.compare import MIN_ROUNDS, Comparison, Spread, interleaved, per_call, timed_ms
 from bench.harness import loosest_bar
 from bench.results import say
-from classifiers.faces.handler import DlibBackend, see_people
+from classifiers.faces.changes import detect_where_changed, every_frame_whole
+from classifiers.faces.handler import DlibBackend, Person, see_people
 from classifiers.galleries import ExactIndex, HnswIndex
 from clipguard.core.config import MediaLimits, Settings
 from fixtures.clips import write_frames
 from fixtures.edits import EDITS, on_background, pil_edit
 from fixtures.faces import PEOPLE, face_photo
+from fixtures.feed import feed_specs, write_feed_clip
 from media.sampling import sample_frames
 
 LFW_ANCHOR = 0.6          # dlib: 99.38% on LFW at this distance
@@ -165,6 +170,45 @@ def clip_cost(backend: DlibBackend, limits: MediaLimits, rounds: int = MIN_ROUND
     return cost, compared
 
 
+def changed_regions_cost(backend: DlibBackend, limits: MediaLimits, clips: int = 30,
+                         rounds: int = MIN_ROUNDS) -> tuple[dict, Comparison]:
+    """Feed-like clips of each harness person: the people each search finds, compared clip by
+    clip, and the two searches' cost over all the clips, interleaved."""
+    enrolled = {p: see_people(backend, [face_photo(p)])[0].embedding for p in PEOPLE}
+    sampled = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for n, spec in enumerate(feed_specs(clips, seed=3)):
+            person = PEOPLE[n % len(PEOPLE)]
+            path = write_feed_clip(Path(tmp) / "feed.mp4", face_photo(person), spec)
+            sampled.append((person, [f.rgb for f in sample_frames(path, limits).frames]))
+    agree, moved = 0, []
+    for person, frames in sampled:
+        changed, whole = (see_people(backend, frames, search=s) for s in (detect_where_changed, every_frame_whole))
+        agree += _sightings(changed) == _sightings(whole)
+        distances = (_own(changed, enrolled[person]), _own(whole, enrolled[person]))
+        if changed and whole:
+            moved.append(abs(distances[0] - distances[1]))
+    frame_count = sum(len(frames) for _, frames in sampled)
+
+    def all_clips(search: Callable) -> Callable[[], None]:
+        return lambda: [see_people(backend, frames, search=search) for _, frames in sampled]
+
+    compared = interleaved(timed_ms("ms_per_clip", all_clips(detect_where_changed), len(sampled)),
+                           timed_ms("ms_per_clip", all_clips(every_frame_whole), len(sampled)),
+                           ("where changed", "every frame whole"), rounds=rounds, say=say)["ms_per_clip"]
+    return {"clips": len(sampled), "frames": frame_count, "same_people": agree,
+            "own_distance_moved_max": max(moved, default=0.0), "compared": compared.to_dict()}, compared
+
+
+def _sightings(seen: list[Person]) -> list[int]:
+    return sorted(p.sightings for p in seen)
+
+
+def _own(seen: list[Person], enrolment: np.ndarray) -> float:
+    """The distance from the person's enrolment to the closest face found."""
+    return min((float(np.linalg.norm(p.embedding - enrolment)) for p in seen), default=float("inf"))
+
+
 def run_face_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
     started = time.perf_counter()
     backend = DlibBackend()
@@ -197,7 +241,14 @@ def run_face_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
                f"{cost['decode_s']['max'] * 1000:.0f}); took "
                f"{time.perf_counter() - started:.0f} s")
     click.echo(f"  face signal, {tracking.line(0)}")
+    say("faces: searching where frames changed against every frame whole")
+    changes, searched = changed_regions_cost(backend, settings.media, rounds=rounds)
+    click.echo(f"{changes['clips']} feed-like clips ({changes['frames']} sampled frames) of the harness's people: "
+               f"the same people, seen in the same number of frames, in {changes['same_people']} of "
+               f"{changes['clips']}; distance to their enrolment moved by at most "
+               f"{changes['own_distance_moved_max']:.3f}")
+    click.echo(f"  face signal, {searched.line(0)}")
     settings.home.joinpath("bench").mkdir(parents=True, exist_ok=True)
     (settings.home / "bench" / "face-probes.json").write_text(json.dumps(rows))
     return {"table": table, "picked": {"match_distance": match, "review_distance": review}, "scale": scale,
-            "clip_cost": cost, "backend": backend.version}
+            "clip_cost": cost, "changed_regions": changes, "backend": backend.version}

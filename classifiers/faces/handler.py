@@ -1,7 +1,7 @@
 """The `faces` signal: whose faces does a clip show, and did they agree to be in it?
 
-    sampled frames -> detect (backend) -> track across frames -> embed each track's best face
-        -> nearest public figures and cameo owners in the gallery -> findings
+    sampled frames -> detect (backend; only where a frame changed) -> track across frames
+        -> embed each track's best face -> nearest public figures and cameo owners in the gallery -> findings
 
 Two backends behind one `FaceBackend` interface: dlib (the embedded default; detector, 5-point
 alignment and 128-d ResNet embedding from `face-recognition-models`) and insightface from an
@@ -26,6 +26,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from classifiers.base import SignalHandler, onnx_providers, weights_digest
+from classifiers.faces.changes import Box, detect_where_changed
 from classifiers.galleries import SUBJECT_NOUN, GalleryIndex, LiveGallery, Permits, attributed, closeness
 from clipguard.core.contracts import thumbnail_ref
 from clipguard.core.people import Gallery
@@ -41,7 +42,7 @@ MIN_FACE_PX = 40
 
 @dataclass(frozen=True)
 class Detection:
-    box: tuple[int, int, int, int]   # x0, y0, x1, y1 in frame pixels
+    box: Box
     score: float
     landmarks: Any = None            # the backend's own alignment points
 
@@ -55,7 +56,8 @@ class FaceBackend(Protocol):
     version: str         # embeddings are only compared with embeddings of the same version
     same_person: float   # tracks closer than this distance are one person
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]: ...
+    def detect(self, rgb: np.ndarray, within: Box | None = None) -> list[Detection]:
+        """Faces in the frame, or only those inside `within`, in whole-frame coordinates."""
 
     def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
         """One row per face, in the backend's distance space (Euclidean)."""
@@ -92,12 +94,15 @@ class DlibBackend:
             self._local.shapes = self._dlib.shape_predictor(self._landmarks_file)
         return self._local.detector, self._local.shapes
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
+    def detect(self, rgb: np.ndarray, within: Box | None = None) -> list[Detection]:
         detector, shapes = self._models()
-        rects, scores, _ = detector.run(rgb, self._upsample, self._min_score)
+        x0, y0, x1, y1 = within or (0, 0, rgb.shape[1], rgb.shape[0])
+        rects, scores, _ = detector.run(np.ascontiguousarray(rgb[y0:y1, x0:x1]), self._upsample, self._min_score)
         height, width = rgb.shape[:2]
         out = []
         for rect, score in zip(rects, scores, strict=True):
+            # Landmarks are found on the whole frame: `embed` aligns from the whole frame.
+            rect = self._dlib.rectangle(rect.left() + x0, rect.top() + y0, rect.right() + x0, rect.bottom() + y0)
             box = (max(0, rect.left()), max(0, rect.top()), min(width, rect.right()), min(height, rect.bottom()))
             out.append(Detection(box, round(float(score), 3), shapes(rgb, rect)))
         return out
@@ -133,14 +138,15 @@ class InsightFaceBackend:
         self._align = face_align.norm_crop
         self.version = f"insightface/sha256:{weights_digest(Path(model_dir), ('*.onnx',))}"
 
-    def detect(self, rgb: np.ndarray) -> list[Detection]:
-        boxes, points = self._app.det_model.detect(np.ascontiguousarray(rgb[:, :, ::-1]), max_num=0)
+    def detect(self, rgb: np.ndarray, within: Box | None = None) -> list[Detection]:
+        left, top, right, bottom = within or (0, 0, rgb.shape[1], rgb.shape[0])
+        boxes, points = self._app.det_model.detect(np.ascontiguousarray(rgb[top:bottom, left:right, ::-1]), max_num=0)
         height, width = rgb.shape[:2]
         out = []
         for i, row in enumerate(boxes):
-            x0, y0, x1, y1 = (round(float(v)) for v in row[:4])
-            out.append(Detection((max(0, x0), max(0, y0), min(width, x1), min(height, y1)),
-                                 round(float(row[4]), 3), None if points is None else points[i]))
+            x0, y0, x1, y1 = (round(float(v)) for v in row[:4] + np.array([left, top, left, top]))
+            out.append(Detection((max(0, x0), max(0, y0), min(width, x1), min(height, y1)), round(float(row[4]), 3),
+                                 None if points is None else points[i] + (left, top)))
         return out
 
     def embed(self, rgb: np.ndarray, faces: Sequence[Detection]) -> np.ndarray:
@@ -303,10 +309,12 @@ class FaceHandler(SignalHandler[FaceModel]):
 
 
 def see_people(backend: FaceBackend, frames: Sequence[np.ndarray],
-               mapper: Callable[..., Iterable[list[Detection]]] = map) -> list[Person]:
-    """Everyone in `frames`: detections (in parallel through `mapper`), tracks, one embedding per
-    track, merged into people. Used by the gate and by enrolment alike."""
-    per_frame = list(mapper(backend.detect, frames))
+               mapper: Callable[..., Iterable[list[Detection]]] = map,
+               search: Callable[..., list[list[Detection]]] = detect_where_changed) -> list[Person]:
+    """Everyone in `frames`: detections (by `search`: where the frames changed, whole frames in
+    parallel through `mapper`), tracks, one embedding per track, merged into people. Used by the
+    gate and by enrolment alike."""
+    per_frame = search(backend.detect, frames, mapper)
     tracks = link_tracks(per_frame)
     if not tracks:
         return []

@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
+from classifiers.faces.changes import every_frame_whole
 from classifiers.faces.handler import (
     Detection,
     DlibBackend,
@@ -84,6 +85,32 @@ def test_detections_link_into_tracks_and_tracks_of_one_person_merge():
     vectors = np.array([[0.0, 0.0], [1.0, 0.0], [0.1, 0.0]], np.float32)
     merged = people(tracks, vectors, same_person=0.5)
     assert len(merged) == 2 and merged[0].sightings == 3
+
+
+def test_searching_only_where_frames_changed_finds_what_searching_every_frame_finds(tmp_path: Path):
+    """A still shot of one person, a second person pasted in from 4 s on: the same people and the
+    same distances as detecting on every frame whole, from a fraction of the searched area."""
+    still = Image.fromarray(on_background(face_photo("grace-hopper"), "brick", 0.6))
+    joined = still.copy()
+    joined.paste(Image.fromarray(face_photo("group-a")).resize((130, 130)), (480, 40))
+    path = write_frames(tmp_path / "enters.mp4", [np.asarray(still)] * 96 + [np.asarray(joined)] * 144, 24,
+                        (640, 360))
+    frames = [f.rgb for f in sample_frames(path, MediaLimits()).frames]
+    searched: list[int] = []
+
+    class Counting(DlibBackend):
+        def detect(self, rgb, within=None):
+            x0, y0, x1, y1 = within or (0, 0, rgb.shape[1], rgb.shape[0])
+            searched.append((x1 - x0) * (y1 - y0))
+            return super().detect(rgb, within)
+
+    seen = see_people(Counting(), frames)
+    everywhere = see_people(BACKEND, frames, search=every_frame_whole)
+    assert len(seen) == len(everywhere) == 2
+    assert sorted(p.sightings for p in seen) == sorted(p.sightings for p in everywhere)
+    assert min(p.sightings for p in seen) < len(frames) == max(p.sightings for p in seen)
+    assert all(min(np.linalg.norm(p.embedding - q.embedding) for q in everywhere) < 0.05 for p in seen)
+    assert sum(searched) < 0.4 * len(frames) * frames[0].shape[0] * frames[0].shape[1]
 
 
 def test_the_exact_and_hnsw_indexes_find_the_same_nearest_photo():
