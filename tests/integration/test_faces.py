@@ -109,7 +109,10 @@ def test_searching_only_where_frames_changed_finds_what_searching_every_frame_fi
     assert len(seen) == len(everywhere) == 2
     assert sorted(p.sightings for p in seen) == sorted(p.sightings for p in everywhere)
     assert min(p.sightings for p in seen) < len(frames) == max(p.sightings for p in seen)
-    assert all(min(np.linalg.norm(p.embedding - q.embedding) for q in everywhere) < 0.05 for p in seen)
+    apart = [min(float(np.linalg.norm(p.embedding - q.embedding)) for q in everywhere) for p in seen]
+    # A crop may pick another frame as a person's best sighting: two sightings of one person sit
+    # under 0.15 apart (0.08 here), two people past the 0.6 match bar.
+    assert max(apart) < 0.15, apart
     assert sum(searched) < 0.4 * len(frames) * frames[0].shape[0] * frames[0].shape[1]
 
 
