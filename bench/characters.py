@@ -28,6 +28,7 @@ import click
 import numpy as np
 from PIL import Image
 
+from bench.compare import MIN_ROUNDS
 from bench.feed_characters import feed_recall
 from bench.harness import MAX_FALSE_MATCH, loosest_bar
 from bench.results import say
@@ -201,8 +202,8 @@ def pick_policy(queries: list[Query]) -> dict[str, int] | None:
     return best[1] if best else None
 
 
-def run_character_bench(settings: Settings, rounds: int = 0) -> dict:
-    """`rounds` is for the suites that compare speeds; this one measures recall once."""
+def run_character_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
+    """Recall is measured once; `rounds` are those of the RANSAC cost comparison on the feed clips."""
     started = time.perf_counter()
     say(f"characters: {len(CLAIMED)} claimed works, {len(UNCLAIMED)} unclaimed pictures and their quarters, "
         f"{len(EDITS)} edits")
@@ -237,7 +238,7 @@ def run_character_bench(settings: Settings, rounds: int = 0) -> dict:
         f"{m.name} {'>=' if m.name == 'orb' else '<='} {policy[m.name]}" for m in METHODS)
         + f"; unclaimed clips matched {clip_false:.2%}; took {time.perf_counter() - started:.0f} s")
     say("feed-like clips of the shared calibration cartoons (fixtures/feed.py)")
-    feed = feed_recall(settings.media)
+    feed = feed_recall(settings.media, rounds)
     return {"per_method": {k: {"value": v, "false_match": f} for k, (v, f) in per_method.items()},
             "recall": table, "policy": policy, "clip_false_match": clip_false, "unclaimed_queries": unclaimed,
             "feed": feed}

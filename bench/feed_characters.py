@@ -3,7 +3,11 @@ met it: benign cartoon frames from the shared calibration set filed as claims, c
 of the frame, on screen for all or part of the clip, with the feed's edits; other cartoon frames
 the same way, unclaimed. Each clip is decoded and sampled as the gate does and judged by the real
 handler and the policy's rule; recall is a block naming the right claim, a false match any block
-or review of an unclaimed clip."""
+or review of an unclaimed clip.
+
+Every sixth clip's frames then time the ORB index's RANSAC sized to the search floor
+(`orb.ransac_iterations`) against findHomography's full budget (`orb.all_iterations`), the two
+interleaved, and compare what each finds clip by clip."""
 
 from __future__ import annotations
 
@@ -11,15 +15,18 @@ import io
 import tempfile
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import click
 import numpy as np
 from PIL import Image
 
+from bench.compare import Comparison, interleaved, timed_ms
 from bench.results import say
+from classifiers.character import orb
 from classifiers.character.handler import Catalog, CharacterHandler
-from classifiers.character.reference_index import Reference
+from classifiers.character.reference_index import OrbIndex, Reference
 from classifiers.character.rule import character_rule
 from clipguard.core.config import MediaLimits
 from clipguard.core.contracts import ClipGenerated
@@ -32,10 +39,11 @@ from usecases.references import build_references
 
 CLAIMED = 12            # cartoon frames filed as claims, every 17th of the set
 CLAIMED_CLIPS, UNCLAIMED_CLIPS = 96, 50
+TIMED_EVERY = 6         # the RANSAC comparison's clips: 16 claimed and 9 unclaimed, about 3 minutes
 NOW = "2026-12-03T00:00:00Z"
 
 
-def feed_recall(limits: MediaLimits) -> dict:
+def feed_recall(limits: MediaLimits, rounds: int) -> dict:
     arts = calibration_cartoons()
     claimed = list(range(0, len(arts), 17))[:CLAIMED]
     unclaimed = [i for i in range(len(arts)) if i not in claimed]
@@ -45,7 +53,7 @@ def feed_recall(limits: MediaLimits) -> dict:
     bars = policy.signals["character"]
     specs = feed_specs(CLAIMED_CLIPS + UNCLAIMED_CLIPS, seed=5)
     found: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    false, costs = 0, []
+    false, costs, features = 0, [], []
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "clip.mp4"
         for n, spec in enumerate(specs):
@@ -54,6 +62,8 @@ def feed_recall(limits: MediaLimits) -> dict:
             started = time.perf_counter()
             signal = handler.score(model, [ClipInput(ClipGenerated("feed", "alice", path.as_uri(), NOW), clip)])[0]
             costs.append(time.perf_counter() - started)
+            if n % TIMED_EVERY == 0:
+                features.append([orb.orb_features(f.rgb) for f in clip.frames])
             verdicts = {(v, r.evidence.get("claim_id")) for v, r in character_rule(signal, bars, policy.label, {})}
             if n < CLAIMED_CLIPS:
                 tally = found[_group(spec)]
@@ -67,7 +77,26 @@ def feed_recall(limits: MediaLimits) -> dict:
               "unclaimed": {"matched": false, "clips": UNCLAIMED_CLIPS},
               "ms_per_clip": round(float(np.median(costs)) * 1000, 1)}
     _print(result)
-    return result
+    ransac, compared = ransac_cost(model.current().orb, features, rounds)
+    click.echo(f"ORB index, RANSAC sized to the search floor against findHomography's full budget: the same "
+               f"matches in {ransac['same']} of {ransac['clips']} clips\n  {compared.line(1)}")
+    return {**result, "ransac": ransac}
+
+
+def ransac_cost(index: OrbIndex, clips: list[list[orb.OrbFeatures]], rounds: int) -> tuple[dict, Comparison]:
+    """The ORB query over every clip's frames with each RANSAC budget: what each finds, and its cost, interleaved."""
+    def found(draws: orb.Draws) -> list[list[tuple]]:
+        return [[(m.reference.claim_id, m.measure, m.frame) for m in index.query(frames, draws)] for frames in clips]
+
+    same = sum(a == b for a, b in zip(found(orb.ransac_iterations), found(orb.all_iterations), strict=True))
+
+    def all_clips(draws: orb.Draws) -> Callable[[], None]:
+        return lambda: [index.query(frames, draws) for frames in clips]
+
+    compared = interleaved(timed_ms("ms_per_clip", all_clips(orb.ransac_iterations), len(clips)),
+                           timed_ms("ms_per_clip", all_clips(orb.all_iterations), len(clips)),
+                           ("sized", "full budget"), rounds=rounds, say=say)["ms_per_clip"]
+    return {"clips": len(clips), "same": same, "compared": compared.to_dict()}, compared
 
 
 def _reference(index: int, art: np.ndarray, limits: MediaLimits) -> Reference:

@@ -9,8 +9,9 @@ not mirror-invariant). A frame matches when enough descriptor matches agree on o
 from __future__ import annotations
 
 import io
+import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -25,6 +26,10 @@ REFERENCE_FEATURES = 1500
 FAST_THRESHOLD = 10     # lower than OpenCV's 20, so that flat cartoon art still yields corners
 RATIO = 0.75            # Lowe's ratio test
 MIN_GOOD = 8            # fewer tentative matches cannot fit a homography worth checking
+# findHomography's own defaults: its RANSAC stops once it is this sure no better model is left to
+# draw, and never runs past MAX_ITERATIONS.
+CONFIDENCE = 0.995
+MAX_ITERATIONS = 2000
 REFERENCE_SCALES = (1.0, 0.5)
 # The agreeing matches must cover this share of the reference's keypoint area. Measured on the
 # characters bench: true copies cover 48-95% (a 20% crop included); the false matches that
@@ -86,10 +91,37 @@ def inliers(frame: OrbFeatures, reference: OrbFeatures) -> int:
                     reference.points)
 
 
-def agreeing(src: np.ndarray, dst: np.ndarray, reference_points: np.ndarray) -> int:
+def ransac_iterations(matches: int, least: int) -> int:
+    """The RANSAC draws that find, with CONFIDENCE, a model that `least` of `matches` pairs agree
+    on: OpenCV's stopping rule, applied before the first draw to the weakest model that counts.
+    Most candidates are unrelated art whose best model falls short of `least`; on them RANSAC
+    never grows sure and would run all MAX_ITERATIONS. 0 when fewer than `least` pairs match."""
+    if matches < max(least, 4):
+        return 0
+    all_agree = math.prod((least - i) / (matches - i) for i in range(4))    # a 4-pair draw, without replacement
+    if all_agree >= 1:
+        return 1
+    return min(MAX_ITERATIONS, math.ceil(math.log(1 - CONFIDENCE) / math.log(1 - all_agree)))
+
+
+def all_iterations(matches: int, least: int) -> int:
+    """findHomography's own budget whatever the candidate: the baseline `ransac_iterations` is measured against."""
+    return MAX_ITERATIONS if matches >= max(least, 4) else 0
+
+
+# How many RANSAC draws a candidate of `matches` pairs gets, when `least` must agree.
+Draws = Callable[[int, int], int]
+
+
+def agreeing(src: np.ndarray, dst: np.ndarray, reference_points: np.ndarray, least: int = MIN_GOOD,
+             draws: Draws = ransac_iterations) -> int:
     """How many matched pairs (frame point `src` to reference point `dst`) one plausible
-    homography explains, provided they spread over enough of the reference."""
-    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0)
+    homography explains, provided they spread over enough of the reference; 0 where fewer than
+    `least` would, since the caller discards those."""
+    iterations = draws(len(src), least)
+    if not iterations:
+        return 0
+    homography, mask = cv2.findHomography(src, dst, cv2.RANSAC, 5.0, maxIters=iterations, confidence=CONFIDENCE)
     if homography is None or not _plausible(homography):
         return 0
     if _spread(dst[mask.ravel() == 1]) < MIN_SPREAD * _spread(reference_points):

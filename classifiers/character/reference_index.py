@@ -220,14 +220,15 @@ class OrbIndex(_ReferenceIndex):
         elif len(descriptors):
             self._search.add(descriptors)
 
-    def query(self, frames: Sequence[orb.OrbFeatures]) -> list[Match]:
-        """The best-supported reference per (frame, claim), with at least SEARCH_INLIERS inliers."""
+    def query(self, frames: Sequence[orb.OrbFeatures], draws: orb.Draws = orb.ransac_iterations) -> list[Match]:
+        """The best-supported reference per (frame, claim), with at least SEARCH_INLIERS inliers;
+        `draws` sizes each candidate's RANSAC."""
         if not self._refs:
             return []
-        return _keep_closest((m for position, frame in enumerate(frames) for m in self._frame(position, frame)),
+        return _keep_closest((m for position, frame in enumerate(frames) for m in self._frame(position, frame, draws)),
                              closer=False)
 
-    def _frame(self, position: int, frame: orb.OrbFeatures) -> Iterable[Match]:
+    def _frame(self, position: int, frame: orb.OrbFeatures, draws: orb.Draws) -> Iterable[Match]:
         if len(frame) < orb.MIN_GOOD:
             return
         distances, rows = self._search.search(frame.descriptors, ORB_NEIGHBOURS)
@@ -235,11 +236,11 @@ class OrbIndex(_ReferenceIndex):
         variants[rows < 0] = -1
         query, column = np.nonzero(_ratio_test(distances, variants))
         voted = variants[query, column]
-        for variant in np.flatnonzero(np.bincount(voted) >= orb.MIN_GOOD):
+        for variant in np.flatnonzero(np.bincount(voted) >= SEARCH_INLIERS):     # fewer votes, fewer inliers
             chosen = voted == variant
             start, end = self._variant_start[variant], self._variant_start[variant + 1]
             count = orb.agreeing(frame.points[query[chosen]], self._points[rows[query[chosen], column[chosen]]],
-                                 self._points[start:end])
+                                 self._points[start:end], SEARCH_INLIERS, draws)
             if count >= SEARCH_INLIERS:
                 yield Match(self._refs[self._variant_ref[variant]], self.method, count, position)
 

@@ -1,5 +1,6 @@
 """The per-signal reference indexes: the ORB index against the one-reference-at-a-time matcher it
-replaces, its approximate (HNSW) mode, and serialize/deserialize for every signal type."""
+replaces, its approximate (HNSW) mode, RANSAC sized to the search floor, and serialize/deserialize
+for every signal type."""
 
 import io
 
@@ -76,6 +77,26 @@ def test_adding_references_later_equals_building_with_them(references, queries):
     whole = OrbIndex.build(references)
     for _, rgb in queries[::3]:
         assert found(later, rgb) == found(whole, rgb)
+
+
+@pytest.mark.slow
+def test_ransac_sized_for_the_weakest_model_that_counts_finds_what_running_it_out_finds(references, queries):
+    index = OrbIndex.build(references)
+    for work, rgb in queries:
+        features = [orb.orb_features(rgb)]
+        assert summary(index.query(features)) == summary(index.query(features, orb.all_iterations)), work
+
+
+def test_ransac_draws_enough_to_be_sure_of_a_model_the_least_pairs_agree_on():
+    least = reference_index.SEARCH_INLIERS
+    assert orb.ransac_iterations(least - 1, least) == 0      # cannot reach the floor: not run
+    assert orb.ransac_iterations(least, least) == 1          # every pair must agree: any draw finds it
+    draws = [orb.ransac_iterations(m, least) for m in range(least, 80)]
+    assert draws == sorted(draws) and draws[-1] == orb.MAX_ITERATIONS
+    for matches, n in zip(range(least + 1, 80), draws[1:], strict=False):
+        if n < orb.MAX_ITERATIONS:
+            all_agree = np.prod([(least - i) / (matches - i) for i in range(4)])
+            assert (1 - all_agree) ** n <= 1 - orb.CONFIDENCE < (1 - all_agree) ** (n - 1)
 
 
 def summary(matches) -> list[tuple]:
