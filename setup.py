@@ -48,6 +48,8 @@ INSTALL_REQUIRES = [
     "numpy==2.2.6",
     "onnx==1.18.0",
     "onnxruntime==1.31.1",
+    # onnxruntime's quantiser imports it; the explicit bench quantises open_nsfw (bench/explicit_int8.py).
+    "ml-dtypes==0.5.4",
     # ORB for the character signal; OpenCV 5 changed the Python API (DESIGN.md: < 5).
     "opencv-python==4.14.0.94",
     "opencv-python-headless==4.14.0.94",

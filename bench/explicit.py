@@ -13,6 +13,8 @@ side is measured here, on benign sets built from images that installed packages 
 The true-positive side rests on the model's published behaviour (see the README).
 
 Speed. Frames/s at batch 8 and 32 against batch 1, interleaved over several rounds (bench/compare.py).
+
+Int8. The model quantised two ways against float32: speed and score drift (bench/explicit_int8.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from PIL import Image
 
 from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved
+from bench.explicit_int8 import int8_against_float, print_int8
 from bench.results import say
 from classifiers.explicit.handler import TOP_K, FrameScorer, OpenNsfwOnnx
 from clipguard.core.config import MediaLimits, Settings
@@ -145,14 +148,18 @@ def _rate(scorer: FrameScorer, batch: list[np.ndarray], seconds: float = 1.0) ->
 
 def run_explicit_bench(settings: Settings, rounds: int = MIN_ROUNDS) -> dict:
     scorer = OpenNsfwOnnx()
-    say(f"[1/2] calibration of {scorer.name} {scorer.version} on benign sets")
+    say(f"[1/3] calibration of {scorer.name} {scorer.version} on benign sets")
     calib = calibration(scorer, settings.media)
-    say("[2/2] speed at batch sizes " + ", ".join(map(str, BATCHES)) + f" (preprocessing included), {rounds} rounds")
+    say("[2/3] speed at batch sizes " + ", ".join(map(str, BATCHES)) + f" (preprocessing included), {rounds} rounds")
     fast = speed(scorer, rounds)
     results = {"model": f"{scorer.name} {scorer.version}", "calibration": calib,
                "speed": {batch: c.to_dict() for batch, c in fast.items()}}
     print_explicit(results, fast)
-    return results
+    say(f"[3/3] open_nsfw quantised to int8 (dynamic, static QDQ) against float32, {rounds} rounds")
+    review_bar = load_policy().signals["explicit"]["review"]
+    int8, int8_speed = int8_against_float(review_bar, rounds)
+    print_int8(int8, int8_speed, review_bar)
+    return {**results, "int8": int8}
 
 
 def print_explicit(r: dict, speeds: dict[int, Comparison]) -> None:
