@@ -203,7 +203,7 @@ def run_orb_bench(rounds: int = MIN_ROUNDS) -> list[dict]:
         out = io.BytesIO()
         index.serialize(out)
         rows.append({"references": n, "descriptors": index.descriptors,
-                     "search": "hnsw" if index.approximate else "exact", "build_s": build_s,
+                     "search": "ivf" if index.approximate else "exact", "build_s": build_s,
                      "p50_ms": float(np.percentile(times, 50)),
                      "p99_ms": float(np.percentile(times, 99)), "recall": found / len(queries),
                      "baseline_recall": baseline_found / len(sample), "baseline_frames": len(sample),

@@ -1,5 +1,5 @@
 """The per-signal reference indexes: the ORB index against the one-reference-at-a-time matcher it
-replaces, its approximate (HNSW) mode, RANSAC sized to the search floor, and serialize/deserialize
+replaces, its approximate (inverted file) mode, RANSAC sized to the search floor, and serialize/deserialize
 for every signal type."""
 
 import io
@@ -62,7 +62,7 @@ def test_the_orb_index_finds_what_matching_each_reference_in_turn_finds(referenc
 @pytest.mark.slow
 def test_the_approximate_index_finds_the_same_claims(references, queries, monkeypatch):
     exact = OrbIndex.build(references)
-    monkeypatch.setattr(reference_index, "ORB_ANN_FROM", 1)
+    monkeypatch.setattr(reference_index, "ORB_APPROXIMATE_FROM", 1)
     approximate = OrbIndex.build(references)
     assert approximate.approximate and not exact.approximate
     for work, rgb in queries:
@@ -116,7 +116,7 @@ def round_trip(index):
 @pytest.mark.parametrize("approximate", [False, True])
 def test_a_serialized_orb_index_answers_as_the_original(references, queries, approximate, monkeypatch):
     if approximate:
-        monkeypatch.setattr(reference_index, "ORB_ANN_FROM", 1)
+        monkeypatch.setattr(reference_index, "ORB_APPROXIMATE_FROM", 1)
     index = OrbIndex.build(references)
     again = round_trip(index)
     assert len(again) == len(index)
