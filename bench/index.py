@@ -25,7 +25,7 @@ from bench.characters import at_gate_size, letterboxed
 from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved, per_call, timed_ms
 from bench.results import say
 from classifiers.character import orb
-from classifiers.character.reference_index import OrbIndex, Reference
+from classifiers.character.reference_index import OrbIndex, Reference, hash_frame
 from classifiers.hamming import HammingIndex
 from clipguard.core.config import MediaLimits
 from fixtures.clips import image
@@ -143,7 +143,9 @@ ORB_EDITS = ("crop_20", "mirror", "rotate_5", "background")
 BASELINE_FRAMES = {10: 8, 100: 4, 1000: 1}
 
 
-def _orb_references(n: int, rng: np.random.Generator) -> list[Reference]:
+def orb_references(n: int, rng: np.random.Generator) -> list[Reference]:
+    """`n` ORB references: the claimed works, then random crops of other bundled pictures turned
+    0-270 degrees, so that many references share textures."""
     claimed = [_orb_reference(w, w, image(w)) for w in ORB_CLAIMED]
     crops = []
     for i in range(n - len(claimed)):
@@ -159,7 +161,11 @@ def _orb_references(n: int, rng: np.random.Generator) -> list[Reference]:
 
 
 def _orb_reference(reference_id: str, claim_id: str, rgb: np.ndarray) -> Reference:
-    return Reference(reference_id, claim_id, claim_id, "block", orb=orb.serialize(orb.reference_variants(rgb)))
+    """A reference as the registry stores one (hashes and ORB variants), so the character
+    family indexes it whole."""
+    hashes = hash_frame(rgb)
+    return Reference(reference_id, claim_id, claim_id, "block", hashes.pdq, hashes.phash,
+                     orb.serialize(orb.reference_variants(rgb)))
 
 
 def _orb_queries() -> list[tuple[str, orb.OrbFeatures]]:
@@ -183,7 +189,7 @@ def run_orb_bench(rounds: int = MIN_ROUNDS) -> list[dict]:
     rows, comparisons = [], []
     for n in ORB_SIZES:
         say(f"orb: building {n} references ({len(ORB_CLAIMED)} claimed works among crops)")
-        references = _orb_references(n, rng)
+        references = orb_references(n, rng)
         started = time.perf_counter()
         index = OrbIndex.build(references)
         build_s = time.perf_counter() - started

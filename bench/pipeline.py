@@ -9,6 +9,9 @@
    Clips/s is measured between the first and the last decision, so start-up is excluded.
 4. Per-stage milliseconds per clip, from the gate's own Beam metrics in the batched run.
 5. Latency: a gate process fed at 80% of the batched throughput; event -> decision p50/p99.
+6. Many claims: the character family's scoring, in this process, one sampled clip at a time, with
+   the demo's claim and 999 more references (bench/index.py's crops of bundled pictures) against
+   the demo's claim alone, interleaved: what the issue's 1,000-claim row adds to a clip.
 """
 
 from __future__ import annotations
@@ -22,19 +25,24 @@ import click
 import numpy as np
 from apache_beam.metrics.metric import MetricsFilter
 
-from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved
+from bench.compare import MIN_ROUNDS, Comparison, Measure, interleaved, timed_ms
+from bench.index import orb_references
 from bench.results import say
+from classifiers.character.handler import Catalog, CharacterHandler
+from classifiers.pdq import with_pdq
 from clipguard.app.broker import ensure_topics, free_port, start_broker
 from clipguard.app.demo import seed, start_gate
 from clipguard.core.config import TOPIC_CLIPS, MediaLimits, Settings
 from clipguard.core.contracts import ClipGenerated, isoformat, parse_timestamp, utcnow
+from clipguard.core.signals import ClipInput
 from fixtures.clips import IMAGES, Shot, write_clip
 from media.sampling import sample_frames
 from pipelines.gate import run_gate
 from pipelines.kafka_io import read_decisions
-from pipelines.moderate import NAMESPACE
+from pipelines.moderate import NAMESPACE, ClaimCatalog
 
 SIZE, FPS, SECONDS = (1280, 720), 30, 10.0
+CLAIMED_REFERENCES = 1000
 DECODE_TARGET_S = 0.3
 
 
@@ -124,9 +132,9 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
     work = settings.home / "bench"
     media = work / "media"
     media.mkdir(parents=True, exist_ok=True)
-    say(f"[1/5] {clips} clips of {SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} @ {FPS} fps in {media}")
+    say(f"[1/6] {clips} clips of {SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} @ {FPS} fps in {media}")
     paths = bench_clips(media, clips)
-    say(f"[2/5] decode + sampling alone, {rounds} rounds: the default against decoding every frame with "
+    say(f"[2/6] decode + sampling alone, {rounds} rounds: the default against decoding every frame with "
         "FFmpeg's AUTO threads")
     decode = interleaved(decode_pass(paths, settings.media),
                          decode_pass(paths, replace(settings.media, reference_frames_only=False,
@@ -153,16 +161,19 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
 
             return measure
 
-        say(f"[3-4/5] throughput, batching on (8) against off (1), {events} events a run, {rounds} rounds")
+        say(f"[3-4/6] throughput, batching on (8) against off (1), {events} events a run, {rounds} rounds")
         batching = interleaved(throughput(8), throughput(1), ("batching on", "batching off"),
                                higher_is_better=("clips_per_s",), rounds=rounds, say=say)["clips_per_s"]
         rate = 0.8 * batching.a_spread.median
-        say(f"[5/5] latency at {rate:.2f} clips/s (80% of batched throughput), {load_events} events")
+        say(f"[5/6] latency at {rate:.2f} clips/s (80% of batched throughput), {load_events} events")
         latencies = latency_run(s, producer, paths, rate, load_events)
         producer.close()
     finally:
         broker.terminate()
         broker.wait(timeout=30)
+    say(f"[6/6] the character family with {CLAIMED_REFERENCES:,} claimed references against the demo's one, "
+        f"{rounds} rounds")
+    claims = character_with_claims(s, paths, CLAIMED_REFERENCES, rounds)
     results = {
         "clip": f"{SECONDS:.0f} s {SIZE[0]}x{SIZE[1]} {FPS} fps H.264",
         "events": events,
@@ -173,8 +184,9 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
         "latency_ms_p50": round(float(np.percentile(latencies, 50)), 1),
         "latency_ms_p99": round(float(np.percentile(latencies, 99)), 1),
         "decode_target_s": DECODE_TARGET_S,
+        "character_with_claims": {"references": CLAIMED_REFERENCES, **claims.to_dict()},
     }
-    print_results(results, decode, batching)
+    print_results(results, decode, batching, claims)
     if profile:
         from bench.profile import print_profile, profile_stages
 
@@ -184,7 +196,27 @@ def run_bench(settings: Settings, clips: int = 6, load_events: int = 24, rounds:
     return results
 
 
-def print_results(r: dict, decode: Comparison, batching: Comparison) -> None:
+def character_with_claims(settings: Settings, clips: list[Path], references: int, rounds: int) -> Comparison:
+    """The character family's ms a clip with `references` claimed references against the
+    registry's claims alone, on the same sampled clips, one clip a call as under light load."""
+    inputs = [ClipInput(ClipGenerated(f"claims-{i}", "bench", p.as_uri(), isoformat(utcnow())),
+                        with_pdq(sample_frames(p, settings.media))) for i, p in enumerate(clips)]
+    few = ClaimCatalog(settings.database_url)()
+    extra = orb_references(references - len(few.references), np.random.default_rng(2026))
+    many = Catalog([*few.references, *extra], few.aliases)
+
+    def scoring(catalog: Catalog) -> tuple[str, Measure]:
+        handler = CharacterHandler(lambda: catalog)
+        model = handler.load_model()
+        indexed = len(model.current().orb)     # built once, as the gate does per change of claims
+        measure = timed_ms("ms_per_clip", lambda: [handler.score(model, [item]) for item in inputs], per=len(inputs))
+        return f"{indexed:,} indexed", measure
+
+    (label_many, many_ms), (label_few, few_ms) = scoring(many), scoring(few)
+    return interleaved(many_ms, few_ms, (label_many, label_few), rounds=rounds, say=say)["ms_per_clip"]
+
+
+def print_results(r: dict, decode: Comparison, batching: Comparison, claims: Comparison) -> None:
     click.echo(f"clipguard bench --suite gate; clips: {r['clip']}; {r['events']} events per throughput run")
     click.echo(f"decode+sample alone, {decode.line(3)}")
     default_s = decode.a_spread.median
@@ -196,3 +228,4 @@ def print_results(r: dict, decode: Comparison, batching: Comparison) -> None:
     click.echo(f"throughput, {batching.line()}")
     click.echo(f"latency at {r['latency_rate_clips_per_s']:.2f} clips/s   p50 {r['latency_ms_p50']:.0f} ms, "
                f"p99 {r['latency_ms_p99']:.0f} ms")
+    click.echo(f"character family, in process, {claims.line(1)}")
